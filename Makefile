@@ -1,0 +1,57 @@
+# Two commands for a fresh machine: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+
+.PHONY: demo test lab export check-export nbtest pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip setuptools wheel
+
+# Core install for the demo; re-run when the package metadata changes.
+$(VENV)/.core: $(BIN)/python setup.py settings.ini
+	$(PIP) install --quiet -e .
+	touch $@
+
+# Everything: all extras and the dev tools the tests and benchmarks use.
+$(VENV)/.all: $(BIN)/python setup.py settings.ini
+	$(PIP) install --quiet -e ".[all]"
+	touch $@ $(VENV)/.core
+
+demo: $(VENV)/.core
+	$(BIN)/auto-labeling demo --out demo_output
+
+# The notebooks are the source: exporting them must not change the committed package.
+check-export: $(VENV)/.all
+	@before=$$(find auto_labeling -type f | sort | xargs sha256sum); \
+	$(BIN)/nbdev_export; \
+	after=$$(find auto_labeling -type f | sort | xargs sha256sum); \
+	if [ "$$before" != "$$after" ]; then \
+	  echo "nbdev_export changed auto_labeling/: export the notebooks and commit the result"; \
+	  git status --porcelain -- auto_labeling; git diff --stat -- auto_labeling; exit 1; \
+	fi; \
+	git diff --exit-code --stat HEAD -- auto_labeling >/dev/null 2>&1 || echo "note: auto_labeling/ has uncommitted changes (in sync with nbs/)"
+
+nbtest: $(VENV)/.all
+	$(BIN)/nbdev_test --n_workers 2
+
+pytest: $(VENV)/.all
+	$(BIN)/python -m pytest tests
+
+test: check-export nbtest pytest
+
+export: $(VENV)/.all
+	$(BIN)/nbdev_export
+
+lab: $(VENV)/.all
+	$(BIN)/jupyter lab --notebook-dir=nbs
+
+bench: $(VENV)/.all
+	$(BIN)/python bench/label_efficiency.py
+	$(BIN)/python bench/query_speed.py
+	$(BIN)/python bench/memory.py
+
+clean:
+	rm -rf $(VENV) demo_output .pytest_cache
