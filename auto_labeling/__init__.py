@@ -6,12 +6,12 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/index.ipynb #42834800
+# %% ../nbs/index.ipynb #5cfc616f
 from .core import DEFAULT_CHUNK_SIZE, Pool, QueryResult, as_pool, predict_proba_pool, score_pool
 from .strategies import (DiversitySampling, QueryByCommittee, RandomSampling, Strategy,
                                       UncertaintyDiversitySampling, UncertaintySampling, entropy, get_strategy,
                                       kcenter_greedy, kl_divergence, kmeans_diverse, least_confident, margin,
-                                      top_k, uncertainty_scores, vote_entropy)
+                                      select_uncertain, top_k, uncertainty_scores, vote_entropy)
 from .destinations import (SimulatedAnnotator, available_destinations, get_destination,
                                         register_destination)
 from .learner import ActiveLearner
