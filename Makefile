@@ -25,9 +25,9 @@ demo: $(VENV)/.core
 
 # The notebooks are the source: exporting them must not change the committed package.
 check-export: $(VENV)/.all
-	@before=$$(find auto_labeling -type f | sort | xargs sha256sum); \
+	@before=$$(find auto_labeling -type f -not -path '*/__pycache__/*' | sort | xargs sha256sum); \
 	$(BIN)/nbdev_export; \
-	after=$$(find auto_labeling -type f | sort | xargs sha256sum); \
+	after=$$(find auto_labeling -type f -not -path '*/__pycache__/*' | sort | xargs sha256sum); \
 	if [ "$$before" != "$$after" ]; then \
 	  echo "nbdev_export changed auto_labeling/: export the notebooks and commit the result"; \
 	  git status --porcelain -- auto_labeling; git diff --stat -- auto_labeling; exit 1; \
