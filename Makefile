@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test lab export check-export nbtest pytest bench clean
+.PHONY: demo test lab export check-export nbtest pytest bench clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,13 +34,25 @@ check-export: $(VENV)/.all
 	fi; \
 	git diff --exit-code --stat HEAD -- auto_labeling >/dev/null 2>&1 || echo "note: auto_labeling/ has uncommitted changes (in sync with nbs/)"
 
+# The label-store tests start their own PostgreSQL on 127.0.0.1 from Debian's server package; install it if missing
+# (without the cluster Debian would otherwise create and start on port 5432).
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+system-deps:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql server for the label-store tests"; \
+	  $(SUDO) mkdir -p /etc/postgresql-common && \
+	  echo "create_main_cluster = false" | $(SUDO) tee -a /etc/postgresql-common/createcluster.conf >/dev/null && \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Options::=--force-confold \
+	    postgresql >/dev/null; }
+
 nbtest: $(VENV)/.all
 	$(BIN)/nbdev_test --n_workers 2
 
-pytest: $(VENV)/.all
+pytest: $(VENV)/.all system-deps
 	$(BIN)/python -m pytest tests
 
-test: check-export nbtest pytest
+test: system-deps check-export nbtest pytest
 
 export: $(VENV)/.all
 	$(BIN)/nbdev_export
@@ -52,6 +64,7 @@ bench: $(VENV)/.all
 	$(BIN)/python bench/label_efficiency.py
 	$(BIN)/python bench/query_speed.py
 	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/store_speed.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache

@@ -14,6 +14,7 @@ from .strategies import (DiversitySampling, QueryByCommittee, RandomSampling, St
                                       select_uncertain, top_k, uncertainty_scores, vote_entropy)
 from .destinations import (SimulatedAnnotator, available_destinations, get_destination,
                                         register_destination)
+from .store import KINDS, LabelStore
 from .learner import ActiveLearner
 from .simulation import LearningCurves, plot_curves, simulate
 

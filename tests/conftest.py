@@ -15,3 +15,28 @@ def digits():
 def fitted(digits):
     X, y = digits
     return LogisticRegression(max_iter=1000).fit(X[:300], y[:300])
+
+
+# --- label stores on both back ends ------------------------------------------------------------
+import itertools
+import os
+
+from servers import create_database, postgres_server
+
+_db_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_base_url():
+    "One PostgreSQL server for the session (from Debian's package, on 127.0.0.1, stopped by PID at the end)."
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    "A fresh store location on each back end: an SQLite file, or a new PostgreSQL database."
+    if request.param == "sqlite":
+        return str(tmp_path / "labels.sqlite")
+    base = request.getfixturevalue("postgres_base_url")
+    return create_database(base, f"t{os.getpid()}_{next(_db_counter)}")

@@ -1,0 +1,250 @@
+"""LabelStore on both back ends (an SQLite file and a real PostgreSQL server): durability under kill -9, concurrent
+writers, idempotent deliveries, refused bad input, versions and exports, schema versions."""
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import auto_labeling.store as store_module
+from auto_labeling import ActiveLearner, LabelStore
+
+# A child process that adds labels one by one and reports each id only after add() has returned.
+WRITER = r"""
+import sys
+from auto_labeling.store import LabelStore
+url, prefix = sys.argv[1], sys.argv[2]
+store = LabelStore(url, unknown_items="register")
+print("ready", flush=True)
+for i in range(200_000):
+    store.add(f"item{i % 997}", i % 10, who=f"writer-{prefix}", event_id=f"{prefix}{i}")
+    print(f"{prefix}{i}", flush=True)
+"""
+
+
+def test_acknowledged_labels_survive_kill_9(store_url, tmp_path):
+    "A child adds labels and reports each acknowledged id; SIGKILL at a random moment loses none of them."
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    rng = random.Random(1234)
+    acknowledged = set()
+    for attempt in range(3):
+        proc = subprocess.Popen([sys.executable, str(script), store_url, f"k{attempt}-"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lines = []
+        reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 60
+        while "ready\n" not in lines:
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "writer did not start"
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.3, 1.5))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        reader.join(timeout=30)
+        acked = {line.strip() for line in lines[1:] if line.endswith("\n")}
+        assert len(acked) > 5, f"the writer acknowledged only {len(acked)} labels before the kill"
+        acknowledged |= acked
+    store = LabelStore(store_url)
+    stored = set(store.history()["event_id"])
+    missing = acknowledged - stored
+    assert not missing, f"{len(missing)} acknowledged labels were lost, e.g. {sorted(missing)[:5]}"
+    assert len(stored) >= len(acknowledged)                 # at most the one in flight when killed is extra
+    if store.backend == "sqlite":
+        con = sqlite3.connect(store_url)
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        con.close()
+
+
+CONCURRENT_WRITER = r"""
+import sys, random
+from auto_labeling.store import LabelStore
+url, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+store = LabelStore(url)
+rng = random.Random(name)
+i = 0
+while i < n:
+    k = min(rng.randint(1, 40), n - i)
+    ids = [f"{name}-{j}" for j in range(i, i + k)]
+    store.add_many([j % 500 for j in range(i, i + k)], [j % 10 for j in range(i, i + k)], who=name, event_ids=ids)
+    i += k
+store.add_many([0, 1], [0, 1], who=name, event_ids=[f"{name}-0", f"{name}-1"])   # a redelivery
+print("done", flush=True)
+"""
+
+
+def _write_labels(store, name, n):
+    rng = random.Random(name)
+    i = 0
+    while i < n:
+        k = min(rng.randint(1, 40), n - i)
+        if k == 1:
+            store.add(i % 500, i % 10, who=name, event_id=f"{name}-{i}")
+        else:
+            store.add_many([j % 500 for j in range(i, i + k)], [j % 10 for j in range(i, i + k)], who=name,
+                           event_ids=[f"{name}-{j}" for j in range(i, i + k)])
+        i += k
+    store.add_many([0, 1], [0, 1], who=name, event_ids=[f"{name}-0", f"{name}-1"])
+
+
+def test_four_threads_and_two_processes_lose_and_duplicate_nothing(store_url, tmp_path):
+    store = LabelStore(store_url, classes=list(range(10)))
+    store.add_items(range(500))
+    script = tmp_path / "concurrent_writer.py"
+    script.write_text(CONCURRENT_WRITER)
+    per_writer = {f"thread{t}": 1667 for t in range(4)} | {"proc0": 1666, "proc1": 1666}
+    assert sum(per_writer.values()) == 10_000
+    procs = [subprocess.Popen([sys.executable, str(script), store_url, name, str(per_writer[name])],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in ("proc0", "proc1")]
+    errors = []
+
+    def run(name):
+        try:
+            _write_labels(store, name, per_writer[name])
+        except Exception as e:          # surfaced below; a thread's exception would otherwise vanish
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(f"thread{t}",)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0 and "done" in out, err
+    assert not errors, errors
+    events = store.history()
+    assert len(events) == 10_000
+    assert events["event_id"].nunique() == 10_000
+    for name, n in per_writer.items():
+        mine = events[events["who"] == name]
+        assert set(mine["event_id"]) == {f"{name}-{j}" for j in range(n)}
+    assert events["seq"].is_unique
+
+
+def test_same_event_twice_is_stored_once(store_url):
+    store = LabelStore(store_url, unknown_items="register")
+    seq = store.add("a", "cat", who="alice", event_id="ls-1")
+    assert store.add("a", "cat", who="alice", event_id="ls-1") == seq
+    assert store.add_many(["a", "b", "c"], ["cat", "dog", "dog"], who="alice", event_ids=["ls-1", "ls-2", "ls-3"]) == 2
+    assert store.add_many(["b", "c"], ["dog", "dog"], who="alice", event_ids=["ls-2", "ls-3"]) == 0
+    assert len(store) == 3
+    with pytest.raises(ValueError, match="different content"):
+        store.add_many(["d", "a"], ["dog", "dog"], who="alice", event_ids=["ls-4", "ls-1"])
+    assert len(store) == 3 and "d" not in set(store.history()["item_id"])      # the whole batch was refused
+
+
+def test_bad_input_is_refused_and_writes_nothing(store_url):
+    store = LabelStore(store_url, classes=["cat", "dog"])
+    store.add_items(["a", "b"])
+    cases = [
+        (lambda: store.add("zzz", "cat", who="alice"), ValueError, "not registered"),
+        (lambda: store.add_many(["a", "zzz"], ["cat", "cat"], who="alice"), ValueError, "not registered"),
+        (lambda: store.add("a", object(), who="alice"), TypeError, "not JSON-serializable"),
+        (lambda: store.add("a", float("nan"), who="alice"), ValueError, "not valid JSON"),
+        (lambda: store.add("a", None, who="alice"), ValueError, "retract"),
+        (lambda: store.add("a", "horse", who="alice"), ValueError, "outside the project's classes"),
+        (lambda: store.add("a", [{"label": "cat"}, {"label": "cow"}], who="alice"), ValueError, "'cow'"),
+        (lambda: store.add("a", "cat", who=""), ValueError, "who must name"),
+        (lambda: store.add("a", "cat", who="   "), ValueError, "who must name"),
+        (lambda: store.add("a", "cat", who="alice", kind="truth"), ValueError, "kind must be one of"),
+        (lambda: store.add("a", "cat", who="alice", confidence=1.5), ValueError, "confidence must lie"),
+        (lambda: store.add("a", "cat", who="alice", round=-1), ValueError, "round must be"),
+        (lambda: store.add(True, "cat", who="alice"), TypeError, "item_id"),
+        (lambda: store.add_many(["a", "b"], ["cat"], who="alice"), ValueError, "one label per item"),
+        (lambda: store.add_many(["a", "b"], ["cat", "dog"], who="alice", event_ids=["x", "x"]), ValueError, "repeat"),
+        (lambda: store.current(per="team"), ValueError, "per must be"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error, match=message):
+            call()
+    assert len(store) == 0
+    store.add("a", [{"label": "cat", "box": [0, 0, 5, 5]}], who="alice")       # boxes with known classes are fine
+    assert store.labels() == {"a": [{"box": [0, 0, 5, 5], "label": "cat"}]}
+
+
+def test_current_versions_diff_and_exports(store_url, tmp_path):
+    store = LabelStore(store_url, unknown_items="register")
+    store.add_many(["a", "b", "c"], [1, 2, 3], who="alice", round=0)
+    store.add_many(["a", "b"], [1, 5], who="bob", round=0)
+    store.add_many(["c"], [9], who="model-v1", kind="pseudo", confidence=0.99)
+    assert store.snapshot("v1", note="round 0") == 6
+    store.add("b", 2, who="bob", round=1)                 # bob agrees with alice now
+    store.retract("c", who="alice")
+    store.add_items(["d"]); store.add("d", 4, who="alice", round=1)
+    cur = store.current(per="annotator")
+    assert sorted(zip(cur["item_id"], cur["who"], cur["label"])) == [
+        ("a", "alice", 1), ("a", "bob", 1), ("b", "alice", 2), ("b", "bob", 2), ("d", "alice", 4)]
+    assert store.labels(kind=["human", "pseudo"]) == {"a": 1, "b": 2, "c": 9, "d": 4}
+    assert store.labels(version="v1") == {"a": 1, "b": 5, "c": 3}     # bob's later label was the newest then
+    diff = store.diff("v1").set_index("item_id")
+    assert diff.loc["b", "change"] == "changed" and diff.loc["b", "label_before"] == 5
+    assert diff.loc["c", "change"] == "removed" and diff.loc["d", "change"] == "added"
+    assert "a" not in diff.index
+    assert store.snapshot("v2") == 6
+    assert store.diff("v1", "v2").equals(store.diff("v1"))
+    assert store.versions()["name"].tolist() == ["v1", "v2"]
+    assert len(store.history("b")) == 3
+    # exports round-trip
+    data = json.loads(store.export(tmp_path / "v1.json", version="v1").read_text())
+    assert data["version"] == "v1" and {r["item_id"]: r["label"] for r in data["labels"]} == {"a": 1, "b": 5, "c": 3}
+    csv = pd.read_csv(store.export(tmp_path / "now.csv"), dtype={"item_id": str, "label": str})
+    assert dict(zip(csv["item_id"], csv["label"].map(json.loads))) == {"a": 1, "b": 2, "d": 4}
+    with pytest.raises(ValueError, match="format must be"):
+        store.export(tmp_path / "x.parquet")
+    with pytest.raises(ValueError, match="saved versions"):
+        store.diff("v0")
+
+
+def test_schema_migrates_forward_and_refuses_newer(store_url, monkeypatch):
+    LabelStore(store_url, unknown_items="register").add("a", 1, who="alice")
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store_module, "MIGRATIONS", {1: ["ALTER TABLE al_items ADD COLUMN note TEXT"]})
+    upgraded = LabelStore(store_url)
+    assert upgraded.schema_version == 2 and upgraded.labels() == {"a": 1}
+    with upgraded._read() as conn:
+        assert conn.execute("SELECT note FROM al_items").fetchall() == [(None,)]
+        assert conn.execute("SELECT value FROM al_meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 1)
+    with pytest.raises(ValueError, match="newer than this auto_labeling"):
+        LabelStore(store_url)
+
+
+def test_learner_on_either_backend(store_url, digits):
+    from sklearn.linear_model import LogisticRegression
+    from auto_labeling import SimulatedAnnotator
+    X, y = digits
+    learner = ActiveLearner(LogisticRegression(max_iter=500), batch_size=10, random_state=0, store=store_url)
+    annotator = SimulatedAnnotator(y)
+    for _ in range(3):
+        learner.send_to_labeling(learner.query(X), tool=annotator)
+    resumed = ActiveLearner(LogisticRegression(max_iter=500), batch_size=10, store=store_url)
+    batch = resumed.query(X)
+    assert resumed.n_labeled == 30 and set(resumed.labeled_indices) == set(learner.labeled_indices)
+    assert not set(batch.indices) & set(learner.labeled_indices)
+    assert LabelStore(store_url).current()["round"].tolist() == [0] * 10 + [1] * 10 + [2] * 10
+
+
+def test_not_a_store_and_secrets(tmp_path, postgres_base_url):
+    (tmp_path / "notes.txt").write_text("hello " * 1000)
+    with pytest.raises(ValueError, match="is not a label store"):
+        LabelStore(tmp_path / "notes.txt")
+    with pytest.raises(ValueError, match="is a folder"):
+        LabelStore(tmp_path)
+    # a password never shows in a repr or an error
+    url = postgres_base_url.replace("al@", "al:s3cret-pw@") + "/postgres"
+    store = LabelStore(url)
+    assert "s3cret-pw" not in repr(store) and "***" in repr(store)
+    port = int(postgres_base_url.rsplit(":", 1)[1])
+    with pytest.raises(ConnectionError) as info:
+        LabelStore(f"postgresql://al:s3cret-pw@127.0.0.1:{port + 1 if port < 65535 else port - 1}/nope", timeout=2)
+    assert "s3cret-pw" not in str(info.value) and "127.0.0.1" in str(info.value)
