@@ -15,6 +15,7 @@ from .strategies import (DiversitySampling, QueryByCommittee, RandomSampling, St
 from .destinations import (SimulatedAnnotator, available_destinations, get_destination,
                                         register_destination)
 from .store import KINDS, LabelStore
+from .quality import QualityControl
 from .learner import ActiveLearner
 from .simulation import LearningCurves, plot_curves, simulate
 
