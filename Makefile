@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test lab export check-export nbtest pytest bench clean system-deps
+.PHONY: demo test lab export check-export nbtest pytest bench clean system-deps notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ test: system-deps check-export nbtest pytest
 
 export: $(VENV)/.all
 	$(BIN)/nbdev_export
+
+# Re-run every notebook and save its outputs, so the documentation shows real results.
+notebooks: $(VENV)/.all
+	$(BIN)/python .ci/execute_notebooks.py nbs/*.ipynb
 
 lab: $(VENV)/.all
 	$(BIN)/jupyter lab --notebook-dir=nbs
