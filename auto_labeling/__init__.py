@@ -16,6 +16,7 @@ from .destinations import (SimulatedAnnotator, available_destinations, get_desti
                                         register_destination)
 from .store import KINDS, LabelStore
 from .quality import QualityControl
+from .semi_supervised import CoTrainer, PseudoLabels, SelfTrainer
 from .learner import ActiveLearner
 from .simulation import LearningCurves, plot_curves, simulate
 

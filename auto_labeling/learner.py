@@ -5,6 +5,7 @@
 # %% ../nbs/04_learner.ipynb #6b211964
 from __future__ import annotations
 
+import math
 import numbers
 import os
 from typing import Any, Callable
@@ -15,6 +16,7 @@ from .core import (DEFAULT_CHUNK_SIZE, QueryResult, as_pool, check_classifier, c
                                 check_random_state, is_fitted)
 from .destinations import get_destination
 from .store import LabelStore, _item_ids
+from .semi_supervised import PseudoLabels, SelfTrainer, check_threshold
 from .strategies import QueryByCommittee, Strategy, check_exclude, get_strategy
 
 # %% auto #0
@@ -37,7 +39,8 @@ class ActiveLearner:
                  X_training=None, y_training=None, cold_start: str | Strategy | None = "diversity",
                  featurize: Callable | None = None, random_state=None, chunk_size: int = DEFAULT_CHUNK_SIZE,
                  store: LabelStore | str | None = None, annotator: str = "learner", item_ids=None,
-                 use_pseudo: bool = False):
+                 use_pseudo: bool = False, self_training: SelfTrainer | None = None,
+                 min_pseudo_accuracy: float = 0.9, pseudo_audit: float = 0.1):
         check_classifier(model, need_fitted=False)
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
@@ -61,6 +64,19 @@ class ActiveLearner:
         self._destinations: dict[str, Any] = {}
         self._registered = 0
         self._synced = -1
+        if self_training is not None and not isinstance(self_training, SelfTrainer):
+            raise TypeError(f"self_training must be a SelfTrainer or None; got {type(self_training).__name__}")
+        if self_training is not None:
+            self_training.base_model = model         # the learner's model is the one trained with pseudo-labels
+        self.self_training = self_training
+        self.min_pseudo_accuracy = check_threshold(min_pseudo_accuracy, "min_pseudo_accuracy")
+        if not 0.0 <= float(pseudo_audit) < 1.0:
+            raise ValueError(f"pseudo_audit must be a fraction in [0, 1); got {pseudo_audit!r}")
+        self.pseudo_audit = float(pseudo_audit)
+        self.audits: list[bool] = []                      # was a pseudo-label right, when a person labeled the item?
+        self.pseudo: PseudoLabels | None = None
+        self.pseudo_history: list[dict] = []
+        self._pool = None
         if X_training is not None or y_training is not None:
             self.teach(X_training, y_training)
 
@@ -124,6 +140,9 @@ class ActiveLearner:
                 if self._registered <= idx.max():
                     self.store.add_items(ids, idx)
                 self.store.add_many(ids, y, who=who or self.annotator, kind="human", round=self.model_version)
+            if self.pseudo is not None and len(self.pseudo):   # people labeled items the model had labeled: audit
+                said = dict(zip(self.pseudo.indices.tolist(), self.pseudo.labels.tolist()))
+                self.audits += [said[i] == v for i, v in zip(idx.tolist(), y.tolist()) if i in said]
             self._pos.append((idx, X, y))
             self.labeled_indices = np.union1d(self.labeled_indices, idx).astype(np.intp)
         if refit:
@@ -135,12 +154,36 @@ class ActiveLearner:
         if not self.n_labeled:
             raise ValueError("no labeled data yet; teach(X, y) at least one labeled batch first")
         X, y = self.X_labeled, self.y_labeled
-        self.model.fit(X, y)
+        if self.self_training is not None and self._pool is not None:
+            self._fit_with_pseudo(X, y)
+        else:
+            self.model.fit(X, y)
         if hasattr(self.strategy, "fit"):
             self.strategy.fit(X, y)
         self.model_version += 1
         self._cache = None
         return self
+
+    def pseudo_accuracy(self, window: int = 50) -> tuple[float, int]:
+        "Accuracy of pseudo-labels that people later labeled themselves (the last `window` audits), and how many."
+        recent = self.audits[-window:]
+        return (float(np.mean(recent)) if recent else float("nan")), len(recent)
+
+    def _fit_with_pseudo(self, X, y) -> None:
+        "Human labels first; then, unless the audit says they are not trustworthy, the model's confident pseudo-labels."
+        st = self.self_training
+        st.fit((X, y))
+        accuracy, checked = self.pseudo_accuracy()
+        paused = checked >= 10 and accuracy < self.min_pseudo_accuracy
+        self.pseudo = None
+        if not paused:
+            self.pseudo = st.label_unlabeled(self._pool, exclude=self.labeled_indices)
+            st.fit((X, y), self.pseudo)
+        elif st.store is not None:                         # withdraw stored pseudo-labels while they are not trusted
+            st._write(PseudoLabels(np.empty(0, dtype=np.intp), np.empty(0), np.empty(0)))
+        self.pseudo_history.append({"model_version": self.model_version + 1, "n_human": len(y),
+                                    "n_pseudo": 0 if self.pseudo is None else len(self.pseudo),
+                                    "audit_accuracy": accuracy, "n_audited": checked, "paused": paused})
 
     # --- the label store --------------------------------------------------------------------
     def sync(self, unlabeled_pool) -> bool:
@@ -201,6 +244,7 @@ class ActiveLearner:
         if len(self.labeled_indices) and self.labeled_indices[-1] >= len(pool):
             raise ValueError(f"this learner was taught pool position {self.labeled_indices[-1]}, but unlabeled_pool "
                              f"has only {len(pool)} items; query the same pool each round")
+        self._pool = pool
         self.sync(pool)
         ex = np.union1d(check_exclude(exclude, len(pool)), self.labeled_indices).astype(np.intp)
         strategy = self._active_strategy()
@@ -210,9 +254,20 @@ class ActiveLearner:
         else:
             scores = strategy.score(self.model, pool, self.chunk_size)
             self._cache = (key, scores)
-        idx = strategy.select(scores, pool, n_instances, exclude=ex, random_state=self._rng,
+        n_audit = self._n_audit(n_instances, ex)
+        idx = strategy.select(scores, pool, n_instances - n_audit, exclude=ex, random_state=self._rng,
                               labeled_features=self.X_labeled)
+        if n_audit:                                        # spot-check the model's own labels with a few random ones
+            pseudo = np.setdiff1d(np.setdiff1d(self.pseudo.indices, ex), idx)
+            idx = np.concatenate([idx, self._rng.choice(pseudo, size=n_audit, replace=False)])
         return QueryResult(idx, pool.take(idx), None if scores is None else scores[idx], strategy.name)
+
+    def _n_audit(self, n_instances, exclude) -> int:
+        "How many of a batch go to auditing pseudo-labels: `pseudo_audit` of it, rounded up, if there are any."
+        if self.pseudo is None or not len(self.pseudo) or not self.pseudo_audit or not isinstance(n_instances, numbers.Integral):
+            return 0
+        available = len(np.setdiff1d(self.pseudo.indices, exclude))
+        return int(min(available, max(0, n_instances - 1), math.ceil(self.pseudo_audit * n_instances)))
 
     # --- labeling -------------------------------------------------------------------------
     def send_to_labeling(self, samples: QueryResult, tool="simulated", teach: bool = True, **options):

@@ -106,6 +106,7 @@ class SelfTrainer:
         self.item_ids = None if item_ids is None else np.asarray(item_ids, dtype=object)
         self.labeled_: tuple[np.ndarray, np.ndarray] | None = None
         self.rounds_ = 0
+        self.previous_ = None
         self.history_: list[dict] = []
 
     # --- labeling the pool -----------------------------------------------------------------
@@ -130,7 +131,8 @@ class SelfTrainer:
         conf = P[np.arange(len(P)), best].astype(float)
         agree = np.ones(len(P), dtype=bool)
         if self.graph_agreement and self.labeled_ is not None and len(pool) <= self.graph_max_items:
-            Q = self._spread(pool.to_array(), classes)
+            seeds = self.previous_ if self.previous_ and self.previous_[0] == (id(pool.data), len(pool)) else None
+            Q = self._spread(pool.to_array(), classes, None if seeds is None else seeds[1:])
             agree = Q.argmax(axis=1) == best
             conf = np.sqrt(conf * Q.max(axis=1))
         thresholds = np.array([self.class_thresholds.get(c.item() if hasattr(c, "item") else c, threshold)
@@ -139,23 +141,28 @@ class SelfTrainer:
         blocked = self._blocked(len(pool), exclude)
         ok[blocked] = False
         self.rounds_ += 1
-        picked = self._apply_quotas(np.flatnonzero(ok), best, conf, classes, len(pool), cap)
+        prior = P.mean(axis=0) / P.mean(axis=0).sum()             # the pool's class mix, as the model sees it
+        picked = self._apply_quotas(np.flatnonzero(ok), best, conf, classes, len(pool), cap, prior)
         result = PseudoLabels(picked, classes[best[picked]], conf[picked],
                               pool.features(picked) if len(picked) else np.zeros((0, self._n_features(pool))),
                               n_candidates=int(ok.sum()))
+        self.previous_ = ((id(pool.data), len(pool)), result.indices, result.labels)
         if self.store is not None:
             self._write(result)
         return result
 
-    def _spread(self, X_pool: np.ndarray, classes: np.ndarray) -> np.ndarray:
-        "Label spreading over a kNN graph of labeled + pool items: the pool's class distributions, in model order."
+    def _spread(self, X_pool: np.ndarray, classes: np.ndarray, seeds=None) -> np.ndarray:
+        "Label spreading over a kNN graph of labeled + pool items (seeded with last round's pseudo-labels)."
         from sklearn.semi_supervised import LabelSpreading
         X_l, y_l = self.labeled_
         codes = np.searchsorted(classes, y_l) if np.all(np.isin(y_l, classes)) else None
         if codes is None:
             raise ValueError("the labeled data has classes the model does not know; refit with fit(labeled_data)")
         X = np.vstack([X_l, X_pool]).astype(float)
-        y = np.concatenate([codes, np.full(len(X_pool), -1)])
+        pool_codes = np.full(len(X_pool), -1)
+        if seeds is not None:                                  # the graph learns from the last round too
+            pool_codes[seeds[0]] = np.searchsorted(classes, seeds[1])
+        y = np.concatenate([codes, pool_codes])
         k = min(self.n_neighbors, len(X) - 1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")                       # empty rows of isolated points
@@ -178,15 +185,11 @@ class SelfTrainer:
             blocked |= np.fromiter((i in human for i in ids), dtype=bool, count=n)
         return blocked
 
-    def _apply_quotas(self, candidates, best, conf, classes, n_pool, cap) -> np.ndarray:
-        "Per class, the most confident candidates up to its quota (balanced: its labeled share of the growing pool)."
+    def _apply_quotas(self, candidates, best, conf, classes, n_pool, cap, prior) -> np.ndarray:
+        "Per class, the most confident candidates up to its quota (balanced: its expected share of the growing pool)."
         if cap is None or len(candidates) == 0:
             return np.sort(candidates)
         if cap == "balanced":
-            prior = np.ones(len(classes)) / len(classes)
-            if self.labeled_ is not None:
-                counts = np.array([(self.labeled_[1] == c).sum() for c in classes], dtype=float) + 1.0
-                prior = counts / counts.sum()
             quota = np.ceil(prior * n_pool * min(1.0, self.rounds_ / self.n_steps)).astype(int)
         else:
             quota = np.full(len(classes), int(cap))
@@ -261,24 +264,6 @@ class SelfTrainer:
         if test_data is not None:
             row["test_accuracy"] = self.score(*test_data)
         return row
-
-    def check_accuracy(self, labeled_data, n_folds: int = 3, random_state=0) -> tuple[float, int]:
-        "Accuracy of the pseudo-labels this trainer would give to held-out human-labeled items (k-fold); and how many."
-        from sklearn.base import clone
-        from sklearn.model_selection import StratifiedKFold, KFold
-        X, y = as_labeled(labeled_data)
-        _, counts = np.unique(y, return_counts=True)
-        folds = (StratifiedKFold if counts.min() >= n_folds else KFold)(n_folds, shuffle=True, random_state=random_state)
-        right = total = 0
-        for train, held in folds.split(X, y):
-            probe = SelfTrainer(clone(self.base_model), self.confidence_threshold, max_per_class=None,
-                                class_thresholds=self.class_thresholds, graph_agreement=self.graph_agreement,
-                                n_neighbors=self.n_neighbors)
-            probe.fit((X[train], y[train]))
-            pseudo = probe.label_unlabeled(X[held])
-            right += int(np.sum(y[held][pseudo.indices] == pseudo.labels))
-            total += len(pseudo)
-        return (right / total if total else float("nan")), total
 
     # --- the model's view ---------------------------------------------------------------------------
     def predict(self, X):

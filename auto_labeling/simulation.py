@@ -119,7 +119,7 @@ def plot_curves(curves: LearningCurves, ax=None, target: float | None = 0.98, ti
 def simulate(model, X, y, strategies=("uncertainty", "random"), X_test=None, y_test=None, test_size: float = 0.25,
              n_initial: int = 20, batch_size: int = 10, budget: int | None = None, seeds=5,
              cold_start=None, progress: bool = True, split_random_state: int = 0,
-             store_dir: str | os.PathLike | None = None) -> LearningCurves:
+             store_dir: str | os.PathLike | None = None, learner_options: dict | None = None) -> LearningCurves:
     "Active learning against held-back labels: one learning curve per strategy and seed, every label in a `LabelStore`."
     from sklearn.base import clone
     from sklearn.model_selection import train_test_split
@@ -162,7 +162,7 @@ def simulate(model, X, y, strategies=("uncertainty", "random"), X_test=None, y_t
         strategy = strategy if isinstance(strategy, str) else copy.deepcopy(strategy)
         db = ":memory:" if store_dir is None else os.path.join(os.fspath(store_dir), f"{name}-seed{seed}.sqlite")
         learner = ActiveLearner(clone(model), strategy=strategy, batch_size=batch_size, cold_start=cold_start,
-                                random_state=seed, store=LabelStore(db))
+                                random_state=seed, store=LabelStore(db), **copy.deepcopy(learner_options or {}))
         annotator = SimulatedAnnotator(y_pool)
         t0 = time.perf_counter()
         learner.teach(X_pool[initial], y_pool[initial], indices=initial)
