@@ -23,6 +23,14 @@ $(VENV)/.all: $(BIN)/python setup.py settings.ini
 demo: $(VENV)/.core
 	$(BIN)/auto-labeling demo --out demo_output
 
+# Label Studio pins about sixty exact versions: the tests run the real server from its own venv.
+LS_VENV    := .venv-ls
+LS_VERSION := 1.23.2
+$(LS_VENV)/.installed:
+	$(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install --quiet "label-studio==$(LS_VERSION)"
+	touch $@
+
 # The notebooks are the source: exporting them must not change the committed package.
 check-export: $(VENV)/.all
 	@before=$$(find auto_labeling -type f -not -path '*/__pycache__/*' | sort | xargs sha256sum); \
@@ -49,7 +57,7 @@ system-deps:
 nbtest: $(VENV)/.all
 	$(BIN)/nbdev_test --n_workers 2
 
-pytest: $(VENV)/.all system-deps
+pytest: $(VENV)/.all system-deps $(LS_VENV)/.installed
 	$(BIN)/python -m pytest tests
 
 test: system-deps check-export nbtest pytest
@@ -71,4 +79,4 @@ bench: $(VENV)/.all
 	$(BIN)/python bench/store_speed.py
 
 clean:
-	rm -rf $(VENV) demo_output .pytest_cache
+	rm -rf $(VENV) $(LS_VENV) demo_output .pytest_cache

@@ -15,6 +15,7 @@ def reqs(key):
 
 
 extras = {"torch": reqs("torch_requirements"), "postgres": reqs("postgres_requirements"),
+          "label-studio": reqs("label_studio_requirements"),
           "dev": reqs("dev_requirements")}
 extras["all"] = sorted({r for group in extras.values() for r in group})
 
@@ -36,6 +37,8 @@ setuptools.setup(
     entry_points={
         "console_scripts": cfg.get("console_scripts", "").split(),
         "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"],
+        # labeling destinations shipped here; other packages can add theirs to the same group
+        "auto_labeling.destinations": ["label_studio = auto_labeling.label_studio:label_studio_destination"],
     },
     zip_safe=False,
 )

@@ -40,3 +40,11 @@ def store_url(request, tmp_path):
         return str(tmp_path / "labels.sqlite")
     base = request.getfixturevalue("postgres_base_url")
     return create_database(base, f"t{os.getpid()}_{next(_db_counter)}")
+
+
+@pytest.fixture(scope="session")
+def label_studio():
+    "A real Label Studio 1.23.2 on 127.0.0.1 for the session (its own venv; started and stopped by PID)."
+    from servers import label_studio_server
+    with label_studio_server() as server:
+        yield server

@@ -1,0 +1,201 @@
+"""Label Studio integration against a real server started on 127.0.0.1 (never a mock)."""
+import io
+import json
+import threading
+import time
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from auto_labeling import ActiveLearner, LabelStore
+from auto_labeling.label_studio import (LabelStudioClient, LabelStudioError, choices_result, image_classification_config,
+                                        ner_config, object_detection_config, parse_label_config, rectangles_result,
+                                        text_classification_config)
+
+
+@pytest.fixture(scope="module")
+def client(label_studio):
+    return LabelStudioClient(label_studio.url, label_studio.token, backoff=0.2)
+
+
+def make_images(folder: Path, n: int, size=(64, 48)) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(n):
+        p = folder / f"img_{i}.png"
+        Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(p)
+        paths.append(p)
+    return paths
+
+
+def test_projects_of_every_builder_kind(client):
+    for name, cfg in [("img", image_classification_config(["cat", "dog"])),
+                      ("img-multi", image_classification_config(["cat", "dog"], multi_label=True)),
+                      ("txt", text_classification_config(["ham", "spam"])), ("ner", ner_config(["PER", "ORG"])),
+                      ("det", object_detection_config(["cat", "dog"]))]:
+        project = client.create_project(f"builders-{name}", cfg)
+        assert [c.type for c in client.controls(project.id)] == [c.type for c in parse_label_config(cfg)]
+    bad = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text"><Choice value="a"/></Choices>'
+           '<Choices name="label" toName="text"><Choice value="b"/></Choices></View>')
+    with pytest.raises(LabelStudioError, match="refused to create project"):
+        client.create_project("bad-config", bad)
+
+
+def test_upload_200_with_predictions_is_idempotent_and_annotations_come_back(client, label_studio, tmp_path):
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+    X, y = load_digits(return_X_y=True)
+    model = LogisticRegression(max_iter=1000).fit(X[:300] / 16, y[:300])
+    proba = model.predict_proba(X[300:500] / 16)
+    classes = [str(c) for c in range(10)]
+    images = make_images(Path(label_studio.files) / "digits", 200)
+    project = client.create_project("digits", image_classification_config(classes))
+    preds = [{str(c): float(p) for c, p in zip(model.classes_, row)} for row in proba]
+    report = client.upload_with_predictions(project.id, images, preds, item_ids=range(300, 500),
+                                            local_files_root=label_studio.files, progress=False)
+    assert report.created == 200 and report.skipped == 0
+    again = client.upload_with_predictions(project.id, images, preds, item_ids=range(300, 500),
+                                           local_files_root=label_studio.files, progress=False)
+    assert again.created == 0 and again.skipped == 200
+    assert len(client.task_ids_by_item(project.id)) == 200
+    tasks = client.export_annotations(project.id, "JSON")
+    assert len(tasks) == 200 and tasks[0]["data"]["image"].startswith("/data/local-files/?d=digits/")
+    # annotate as a human would, through the API; pull into the store twice -> stored once
+    control = client.controls(project.id)[0]
+    for item in range(300, 320):
+        client.sdk.annotations.create(id=report.task_ids[str(item)], result=choices_result(control, str(y[item])),
+                                      lead_time=1.0)
+    store = LabelStore(tmp_path / "labels.sqlite")
+    assert client.pull_annotations(project.id, store) == 20
+    assert client.pull_annotations(project.id, store) == 0
+    labels = store.labels()
+    assert labels == {str(i): str(y[i]) for i in range(300, 320)}
+    assert set(store.current()["who"]) == {"admin@example.com"}
+    assert store.current()["event_id"].str.startswith("label-studio:").all()
+    # the image is really served to the labeling UI through local-files storage
+    import urllib.request
+    req = urllib.request.Request(label_studio.url + tasks[0]["data"]["image"],
+                                 headers={"Authorization": f"Token {label_studio.token}"})
+    with urllib.request.urlopen(req) as r:
+        assert r.status == 200 and r.read()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_detection_exports_in_every_format(client, label_studio):
+    images = make_images(Path(label_studio.files) / "det", 2, size=(64, 48))
+    project = client.create_project("detection", object_detection_config(["cat", "dog"]))
+    boxes = [[{"bbox": [10, 10, 30, 30], "label": "cat", "score": 0.9}],
+             [{"bbox": [10, 10, 30, 30], "label": "cat"}, {"bbox": [35, 5, 60, 40], "label": "dog"}]]
+    report = client.upload_with_predictions(project.id, images, boxes, item_ids=["a", "b"],
+                                            local_files_root=label_studio.files, progress=False)
+    control = client.controls(project.id)[0]
+    for item, bx in zip(["a", "b"], boxes):
+        client.sdk.annotations.create(id=report.task_ids[item], result=rectangles_result(control, bx, (64, 48)))
+    tasks = client.export_annotations(project.id, "JSON")
+    assert sorted(len(t["annotations"][0]["result"]) for t in tasks) == [1, 2]
+    assert len(client.export_annotations(project.id, "JSON_MIN")) == 2
+    csv = client.export_annotations(project.id, "CSV", as_dataframe=True)
+    assert len(csv) == 2 and "item_id" in csv.columns
+    yolo = zipfile.ZipFile(io.BytesIO(client.export_annotations(project.id, "YOLO")))
+    lines = sorted(l for n in yolo.namelist() if n.startswith("labels/") and n.endswith(".txt")
+                   for l in yolo.read(n).decode().split("\n") if l.strip())
+    assert lines[0].split()[0] == "0" and np.allclose([float(v) for v in lines[0].split()[1:]],
+                                                       [20 / 64, 20 / 48, 20 / 64, 20 / 48], atol=1e-4)
+    assert any(l.startswith("1 ") for l in lines)
+    coco = zipfile.ZipFile(io.BytesIO(client.export_annotations(project.id, "COCO")))
+    data = json.loads(coco.read([n for n in coco.namelist() if n.endswith(".json")][0]))
+    assert sorted(round(a["bbox"][2]) for a in data["annotations"]) == [20, 20, 25]
+    voc = zipfile.ZipFile(io.BytesIO(client.export_annotations(project.id, "VOC")))
+    xml = [voc.read(n).decode() for n in voc.namelist() if n.endswith(".xml")]
+    assert len(xml) == 2 and any("<name>dog</name>" in x for x in xml)
+    with pytest.raises(ValueError, match=r"unknown export format 'PARQUET'; choose one of \['JSON'"):
+        client.export_annotations(project.id, "PARQUET")
+    with pytest.raises(ValueError, match="not in control 'label'"):
+        client.upload_with_predictions(project.id, images, [[{"bbox": [1, 1, 5, 5], "label": "horse"}]] * 2,
+                                       item_ids=["c", "d"], local_files_root=label_studio.files, progress=False)
+    assert len(client.task_ids_by_item(project.id)) == 2                      # the refused upload wrote nothing
+
+
+def test_server_restart_in_the_middle_of_an_upload_loses_and_duplicates_nothing(label_studio):
+    client = LabelStudioClient(label_studio.url, label_studio.token, retries=8, backoff=0.5, timeout=10)
+    project = client.create_project("restart", text_classification_config(["ham", "spam"]))
+    texts = [f"message number {i}" for i in range(300)]
+    outcome = {}
+
+    def upload():
+        try:
+            outcome["report"] = client.upload_text_tasks(project.id, texts, chunk_size=10, progress=False)
+        except Exception as e:
+            outcome["error"] = e
+
+    worker = threading.Thread(target=upload)
+    worker.start()
+    deadline = time.monotonic() + 120
+    while len(client.task_ids_by_item(project.id)) < 30 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    label_studio.stop()                                   # the server goes away mid-upload ...
+    time.sleep(2)
+    label_studio.start()                                  # ... and comes back on the same port and data
+    worker.join(timeout=300)
+    assert "error" not in outcome, outcome.get("error")
+    ids = client.task_ids_by_item(project.id)
+    assert sorted(ids, key=int) == [str(i) for i in range(300)]
+    tasks = client.export_annotations(project.id, "JSON")
+    assert len(tasks) == 300                               # no duplicate task for any item
+
+
+class _NotLabelStudio(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"<html>hello</html>"
+        self.send_response(404); self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+def test_clear_errors_for_bad_key_bad_url_and_not_label_studio(label_studio):
+    with pytest.raises(PermissionError) as info:
+        LabelStudioClient(label_studio.url, "wrong-secret-key-123", retries=0)
+    assert label_studio.url in str(info.value) and "wrong-secret-key-123" not in str(info.value)
+    from servers import free_port
+    with pytest.raises(ConnectionError, match="cannot reach Label Studio at http://127.0.0.1"):
+        LabelStudioClient(f"http://127.0.0.1:{free_port()}", "k", retries=0, timeout=3)
+    other = ThreadingHTTPServer(("127.0.0.1", 0), _NotLabelStudio)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(ConnectionError, match="does not answer like a Label Studio server"):
+            LabelStudioClient(f"http://127.0.0.1:{other.server_address[1]}", "k", retries=0)
+    finally:
+        other.shutdown()
+    with pytest.raises(ValueError, match="LABEL_STUDIO_API_KEY"):
+        LabelStudioClient(label_studio.url, None) if not __import__("os").environ.get("LABEL_STUDIO_API_KEY") else \
+            (_ for _ in ()).throw(ValueError("LABEL_STUDIO_API_KEY set in the environment"))
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    assert label_studio.token not in repr(client)
+
+
+def test_learner_sends_batches_and_learns_from_pulled_annotations(client, tmp_path):
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    project = client.create_project("loop", text_classification_config([str(c) for c in range(10)]))
+    store = LabelStore(tmp_path / "labels.sqlite")
+    learner = ActiveLearner(LogisticRegression(max_iter=500), batch_size=10, random_state=0, store=store)
+    batch = learner.query(X)
+    assert learner.send_to_labeling(batch, tool="label_studio", client=client, project_id=project.id,
+                                    to_data=lambda row: f"digit image, pixel sum {row.sum():.1f}") is None
+    tasks = client.task_ids_by_item(project.id)
+    assert set(tasks) == {str(i) for i in batch.indices}
+    control = client.controls(project.id)[0]
+    for item, task_id in tasks.items():
+        client.sdk.annotations.create(id=task_id, result=choices_result(control, str(y[int(item)])))
+    assert client.pull_annotations(project.id, store) == 10
+    nxt = learner.query(X)                                   # the learner syncs from the store: 10 labels, refit
+    assert learner.n_labeled == 10 and learner.model_version == 1
+    assert not set(nxt.indices) & set(batch.indices)
