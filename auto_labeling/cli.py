@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 # %% auto #0
-__all__ = ['DEMO_STRATEGIES', 'run_demo', 'main']
+__all__ = ['DEMO_STRATEGIES', 'run_demo', 'main', 'serve_webhook_command']
 
 # %% ../nbs/07_cli.ipynb #727f20d5
 DEMO_STRATEGIES = ("uncertainty_diversity", "uncertainty", "random")
@@ -69,10 +70,56 @@ def main(argv=None) -> int:
     demo.add_argument("--n-initial", type=int, default=20)
     demo.add_argument("--target", type=float, default=0.98, help="fraction of full-data accuracy to reach")
     demo.add_argument("--no-progress", action="store_true")
+    hook = sub.add_parser("serve-webhook", help="store Label Studio annotations as they happen; retrain and upload "
+                                                "the next batch (needs the [label-studio] extra)")
+    hook.add_argument("--project", type=int, required=True, help="Label Studio project id")
+    hook.add_argument("--url", default=os.environ.get("LABEL_STUDIO_URL", "http://localhost:8080"),
+                      help="Label Studio URL (default: $LABEL_STUDIO_URL or http://localhost:8080); the API key "
+                           "comes from $LABEL_STUDIO_API_KEY")
+    hook.add_argument("--store", default="labels.sqlite", help="label store: an SQLite file or a postgresql:// URL")
+    hook.add_argument("--secret-env", default="AUTO_LABELING_WEBHOOK_SECRET",
+                      help="environment variable holding the shared secret Label Studio sends in the header")
+    hook.add_argument("--host", default="127.0.0.1")
+    hook.add_argument("--port", type=int, default=9090)
+    hook.add_argument("--public-url", help="the URL Label Studio reaches this service at (default http://HOST:PORT)")
+    hook.add_argument("--features", help="a .npy file of pool features (one row per item): enables retraining")
+    hook.add_argument("--items", help="a text file, one task value per line (image URL, path or text), same order")
+    hook.add_argument("--every-n", type=int, default=20, help="retrain after this many new labels ...")
+    hook.add_argument("--every-s", type=float, default=60.0, help="... or this many seconds after the first")
+    hook.add_argument("--batch-size", type=int, default=20)
     args = parser.parse_args(argv)
     if args.command == "demo":
         run_demo(args.out, args.seeds, args.budget, args.batch_size, args.n_initial, args.target,
                  progress=not args.no_progress)
+    elif args.command == "serve-webhook":
+        return serve_webhook_command(args)
+    return 0
+
+
+def serve_webhook_command(args) -> int:
+    "`auto-labeling serve-webhook`: register the webhook on the project and serve until interrupted."
+    from auto_labeling.label_studio import LabelStudioClient
+    from auto_labeling.store import LabelStore
+    from auto_labeling.webhook import serve_webhook
+    secret = os.environ.get(args.secret_env)
+    if not secret:
+        print(f"set the shared secret in ${args.secret_env} (at least 16 characters)", file=sys.stderr)
+        return 2
+    client = LabelStudioClient(args.url)
+    store = LabelStore(args.store)
+    learner = pool = items = None
+    if args.features:
+        from sklearn.linear_model import LogisticRegression
+        from auto_labeling.learner import ActiveLearner
+        pool = np.load(args.features, mmap_mode="r")
+        items = Path(args.items).read_text().splitlines() if args.items else None
+        if items is not None and len(items) != len(pool):
+            print(f"--items has {len(items)} lines but --features has {len(pool)} rows", file=sys.stderr)
+            return 2
+        learner = ActiveLearner(LogisticRegression(max_iter=2000), batch_size=args.batch_size, store=store)
+    print(f"serving the webhook for project {args.project} on http://{args.host}:{args.port}/webhook", flush=True)
+    serve_webhook(client, args.project, store, secret, args.host, args.port, args.public_url, learner, pool,
+                  args.every_n, args.every_s, values=items)
     return 0
 
 # %% ../nbs/07_cli.ipynb #1b2317d3

@@ -479,12 +479,12 @@ class LabelStudioDestination:
     name = "label_studio"
 
     def __init__(self, client: LabelStudioClient, project_id: int, item_ids=None, to_data: Callable | None = None,
-                 predict: Callable | None = None, model_version: str = "auto_labeling"):
+                 predict: Callable | None = None, model_version: str = "auto_labeling", values: Sequence | None = None):
         if not isinstance(client, LabelStudioClient):
             raise TypeError(f"client must be a LabelStudioClient; got {type(client).__name__}")
         self.client, self.project_id, self.to_data, self.predict = client, int(project_id), to_data, predict
         self.item_ids = None if item_ids is None else np.asarray(item_ids, dtype=object)
-        self.model_version = model_version
+        self.model_version, self.values = model_version, values
         self.control = client.controls(self.project_id)[0]
 
     def request_labels(self, result: QueryResult):
@@ -494,8 +494,11 @@ class LabelStudioDestination:
         items = list(result.items) if result.items is not None else [None] * len(idx)
         preds = self.predict(result.items) if self.predict is not None else [None] * len(idx)
         tasks = []
-        for item, item_id, pred in zip(items, ids, preds):
-            value = self.to_data(item) if self.to_data is not None else str(item)
+        for k, (item, item_id, pred) in enumerate(zip(items, ids, preds)):
+            if self.values is not None:                       # task data by pool position (an image URL, a text)
+                value = self.values[int(idx[k])]
+            else:
+                value = self.to_data(item) if self.to_data is not None else str(item)
             task = {"data": {self.control.data_key: value, "item_id": item_id}}
             if pred is not None:
                 task["predictions"] = [LabelStudioClient._prediction(self.control, pred, None, self.model_version)]

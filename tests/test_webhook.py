@@ -1,0 +1,152 @@
+"""The webhook loop: real Label Studio deliveries through `auto-labeling serve-webhook`, and load with bad input."""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+
+from auto_labeling import LabelStore
+from auto_labeling.label_studio import LabelStudioClient, choices_result, parse_label_config, text_classification_config
+from auto_labeling.webhook import SECRET_HEADER, WebhookServer, make_webhook_app
+
+SECRET = "webhook-test-secret-0123456789"
+
+
+def wait_for(predicate, timeout=90.0, every=0.25):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False
+
+
+def test_serve_webhook_stores_real_deliveries_and_uploads_the_next_batch(label_studio, tmp_path):
+    from servers import free_port
+    from sklearn.datasets import load_digits
+    X, y = load_digits(return_X_y=True)
+    X = (X[:400] / 16).astype(np.float32)
+    np.save(tmp_path / "features.npy", X)
+    texts = [f"digit #{i}: ink {X[i].sum():.2f}" for i in range(len(X))]
+    (tmp_path / "items.txt").write_text("\n".join(texts))
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    project = client.create_project("webhook-loop", text_classification_config([str(c) for c in range(10)]))
+    first = list(range(0, 400, 40))                                  # the first batch, uploaded by hand
+    client.upload_text_tasks(project.id, [texts[i] for i in first], item_ids=first, progress=False)
+    port = free_port()
+    env = dict(os.environ, LABEL_STUDIO_API_KEY=label_studio.token, AUTO_LABELING_WEBHOOK_SECRET=SECRET)
+    store_path = tmp_path / "labels.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "auto_labeling.cli", "serve-webhook", "--project", str(project.id),
+                             "--url", label_studio.url, "--store", str(store_path), "--port", str(port),
+                             "--features", str(tmp_path / "features.npy"), "--items", str(tmp_path / "items.txt"),
+                             "--every-n", "5", "--every-s", "30", "--batch-size", "10"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: _healthy(port) or proc.poll() is not None, 60), "webhook did not start"
+        assert proc.poll() is None, proc.stderr.read()
+        hooks = client.sdk.webhooks.list(project=project.id)
+        assert any(h.url == f"http://127.0.0.1:{port}/webhook" for h in hooks)
+        tasks = client.task_ids_by_item(project.id)
+        control = client.controls(project.id)[0]
+        for item in first[:6]:                                       # a person labels six tasks in Label Studio
+            client.sdk.annotations.create(id=tasks[str(item)], result=choices_result(control, str(y[item])))
+        store = LabelStore(store_path)
+        assert wait_for(lambda: len(store.labels()) == 6), store.labels()
+        assert store.labels() == {str(i): str(y[i]) for i in first[:6]}
+        assert set(store.current()["who"]) == {"admin@example.com"}
+        # five new labels -> a debounced retrain -> the next batch of ten, with pre-annotations, in the project
+        assert wait_for(lambda: len(client.task_ids_by_item(project.id)) == 20), client.task_ids_by_item(project.id)
+        exported = client.export_annotations(project.id, "JSON")
+        new = [t for t in exported if int(t["data"]["item_id"]) not in first]
+        assert len(new) == 10 and all(t["data"]["text"] == texts[int(t["data"]["item_id"])] for t in new)
+        # an edit in Label Studio is a new event; the old one stays in the history
+        ann = client.sdk.annotations.list(id=tasks[str(first[0])])[0]
+        client.sdk.annotations.update(id=ann.id, result=choices_result(control, str((y[first[0]] + 1) % 10)))
+        assert wait_for(lambda: store.labels()[str(first[0])] == str((y[first[0]] + 1) % 10))
+        assert len(store.history(str(first[0]))) == 2
+        assert _healthy(port)["rejected"] == 0
+    finally:
+        proc.send_signal(signal.SIGTERM)                             # stop our own process by its PID
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    assert "token" not in proc.stdout.read().lower()                 # the payload's project secrets never logged
+
+
+def _healthy(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+            return json.loads(r.read())
+    except OSError:
+        return None
+
+
+def payload(i: int, label: str) -> dict:
+    return {"action": "ANNOTATION_CREATED",
+            "project": {"id": 1, "token": "LS-SECRET-TOKEN", "task_data_password": "pw"},
+            "task": {"id": 1000 + i, "data": {"text": f"message {i}", "item_id": f"m{i}"}},
+            "annotation": {"id": i, "completed_by": 7, "updated_at": f"2026-11-25T10:{i % 60:02d}:00Z",
+                           "result": [{"from_name": "label", "to_name": "text", "type": "choices",
+                                       "value": {"choices": [label]}}]}}
+
+
+def send(url, body: bytes, secret=SECRET) -> int:
+    req = urllib.request.Request(url, data=body, method="POST",
+                                 headers={"Content-Type": "application/json", SECRET_HEADER: secret})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_2000_deliveries_from_8_senders_with_duplicates_and_malformed(tmp_path):
+    control = parse_label_config(text_classification_config(["ham", "spam"]))[0]
+    store = LabelStore(tmp_path / "labels.sqlite", classes=["ham", "spam"])
+    server = WebhookServer(make_webhook_app(store, SECRET, control)).start()
+    rng = random.Random(0)
+    deliveries, valid = [], set()
+    for i in range(2000):
+        r = rng.random()
+        if r < 0.05:                                                    # malformed: five kinds of bad
+            bad = rng.choice([b"{not json", json.dumps({"action": "ANNOTATION_CREATED"}).encode(),
+                              json.dumps({"task": {}}).encode(), b"x" * 1_100_000,
+                              json.dumps(payload(10_000 + i, "eggs")).encode()])
+            deliveries.append(("bad", bad))
+        elif r < 0.15 and valid:                                        # a redelivery of an earlier annotation
+            j = rng.choice(sorted(valid))
+            deliveries.append(("dup", json.dumps(payload(j, "spam" if j % 3 == 0 else "ham")).encode()))
+        else:
+            valid.add(i)
+            deliveries.append(("ok", json.dumps(payload(i, "spam" if i % 3 == 0 else "ham")).encode()))
+    results = [None] * len(deliveries)
+
+    def sender(k):
+        for n in range(k, len(deliveries), 8):
+            results[n] = send(server.url + "/webhook", deliveries[n][1])
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=sender, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    seconds = time.perf_counter() - t0
+    server.stop()
+    print(f"\n2000 deliveries from 8 senders in {seconds:.2f} s = {2000 / seconds:.0f} deliveries/s")
+    kinds = [k for k, _ in deliveries]
+    assert all(code == 200 for code, k in zip(results, kinds) if k in ("ok", "dup"))
+    assert all(400 <= code < 500 for code, k in zip(results, kinds) if k == "bad")
+    events = store.history()
+    assert len(events) == len(valid) and events["event_id"].is_unique          # each valid annotation exactly once
+    assert set(events["item_id"]) == {f"m{i}" for i in valid}                    # none lost
+    assert (events["who"] == "label-studio-user-7").all()
