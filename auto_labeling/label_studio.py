@@ -176,6 +176,18 @@ def result_to_label(result: list[dict], control: Control):
              "text": r["value"].get("text")} for r in regions]
 
 
+def _raise_for(response):
+    "Turn an httpx response's error status into the SDK's ApiError, so `_call` handles it like any SDK call."
+    from label_studio_sdk.core.api_error import ApiError
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text[:500]
+        raise ApiError(status_code=response.status_code, body=body)
+    return response.json()
+
+
 def image_size(path) -> tuple[int, int]:
     "(width, height) of an image file, read from its header."
     from PIL import Image
@@ -210,6 +222,7 @@ class LabelStudioClient:
         self.url, self.retries, self.backoff = url.rstrip("/"), int(retries), float(backoff)
         self._ls = LabelStudio(base_url=self.url, api_key=api_key, timeout=timeout)
         self._key = api_key
+        self.project_id = None                       # the project methods use when not given one
         self.user = self._call(lambda: self._ls.users.whoami(), "check the API key", retry=False)
 
     def __repr__(self) -> str:
@@ -261,16 +274,29 @@ class LabelStudioClient:
     def create_project(self, name: str, label_config: str, **options):
         "A new project (its config validated here and by the server); returns the SDK's project object (`.id`)."
         parse_label_config(label_config)
-        return self._call(lambda: self._ls.projects.create(title=name, label_config=label_config, **options),
-                          f"create project {name!r}", retry=False)
+        project = self._call(lambda: self._ls.projects.create(title=name, label_config=label_config, **options),
+                             f"create project {name!r}", retry=False)
+        self.project_id = project.id
+        return project
 
-    def controls(self, project_id: int) -> list[Control]:
+    def _pid(self, project_id) -> int:
+        "The project to act on: the one given, else the last one created or set in `project_id`."
+        project_id = self.project_id if project_id is None else project_id
+        if project_id is None:
+            raise ValueError("project_id is required (or create_project first, or set client.project_id)")
+        return int(project_id)
+
+    def controls(self, project_id: int | None = None) -> list[Control]:
         "The project's control tags, parsed from its label config."
+        project_id = self._pid(project_id)
         project = self._call(lambda: self._ls.projects.get(id=project_id), f"read project {project_id}")
         return parse_label_config(project.label_config)
 
-    def add_local_storage(self, project_id: int, folder) -> None:
+    def add_local_storage(self, project_id: int | None = None, folder=None) -> None:
         "Let the project read files under `folder` (must lie in the server's LOCAL_FILES_DOCUMENT_ROOT)."
+        project_id = self._pid(project_id)
+        if folder is None:
+            raise ValueError("add_local_storage needs folder=")
         folder = str(Path(folder).resolve())
         existing = self._call(lambda: self._ls.import_storage.local.list(project=project_id), "list local storages")
         if any(getattr(s, "path", None) == folder for s in existing):
@@ -280,8 +306,9 @@ class LabelStudioClient:
                    f"add local storage {folder}", retry=False)
 
     # --- tasks ----------------------------------------------------------------------------------
-    def task_ids_by_item(self, project_id: int) -> dict:
+    def task_ids_by_item(self, project_id: int | None = None) -> dict:
         "`{item_id: task_id}` of the project's tasks that carry our item id."
+        project_id = self._pid(project_id)
         out = {}
         pager = self._call(lambda: self._ls.tasks.list(project=project_id, fields="all", page_size=500),
                            f"list tasks of project {project_id}")
@@ -291,9 +318,12 @@ class LabelStudioClient:
                 out.setdefault(str(item), task.id)
         return out
 
-    def upload_tasks(self, project_id: int, tasks: Sequence[dict], chunk_size: int = 100,
+    def upload_tasks(self, project_id: int | None = None, tasks: Sequence[dict] | None = None, chunk_size: int = 100,
                      progress: bool = True) -> UploadReport:
         "Import tasks (each with `data.item_id`), predictions checked against the config; items already there are skipped."
+        project_id = self._pid(project_id)
+        if tasks is None:
+            raise ValueError("upload_tasks needs tasks=")
         from tqdm.auto import tqdm
         tasks = list(tasks)
         ids = []
@@ -339,10 +369,13 @@ class LabelStudioClient:
         return UploadReport(created=len([i for i in ids if i not in known and i in final]),
                             skipped=len([i for i in ids if i in known]), task_ids={i: final.get(i) for i in ids})
 
-    def upload_with_predictions(self, project_id: int, images: Sequence, predictions: Sequence | None = None,
+    def upload_with_predictions(self, project_id: int | None = None, images: Sequence | None = None, predictions: Sequence | None = None,
                                 item_ids: Sequence | None = None, model_version: str = "auto_labeling",
                                 local_files_root=None, **upload_options) -> UploadReport:
         "Image tasks (local files or http URLs) with pre-annotations: a class, `{class: prob}`, or boxes per image."
+        project_id = self._pid(project_id)
+        if images is None:
+            raise ValueError("upload_with_predictions needs images=")
         controls = self.controls(project_id)
         control = controls[0]
         images = [str(p) for p in images]
@@ -370,10 +403,67 @@ class LabelStudioClient:
             self.add_local_storage(project_id, folder)
         return self.upload_tasks(project_id, tasks, **upload_options)
 
-    def upload_text_tasks(self, project_id: int, texts: Sequence[str], item_ids: Sequence | None = None,
+    def upload_images(self, project_id: int | None = None, images: Sequence | None = None, item_ids: Sequence | None = None,
+                      predictions: Sequence | None = None, model_version: str = "auto_labeling",
+                      chunk_size: int = 20) -> UploadReport:
+        "Upload image files into Label Studio's own storage (no shared folder needed); idempotent by item id."
+        project_id = self._pid(project_id)
+        if images is None:
+            raise ValueError("upload_images needs images=")
+        import httpx
+        control = self.controls(project_id)[0]
+        paths = [Path(p) for p in images]
+        item_ids = [str(i) for i in (item_ids if item_ids is not None else [p.name for p in paths])]
+        names = [p.name for p in paths]
+        if len(set(names)) != len(names) or len(item_ids) != len(paths):
+            raise ValueError("upload_images needs distinct file names and one item id per image")
+        if predictions is not None:
+            if len(predictions) != len(paths):
+                raise ValueError(f"predictions must have one entry per image; got {len(predictions)} for {len(paths)}")
+            preds = [None if p is None else self._prediction(control, p, path, model_version)
+                     for p, path in zip(predictions, paths)]
+            for p in preds:
+                if p is not None:
+                    validate_result(p["result"], [control])
+        known = self.task_ids_by_item(project_id)
+        todo = [k for k, i in enumerate(item_ids) if i not in known]
+        for start in range(0, len(todo), chunk_size):
+            chunk = [k for k in todo[start:start + chunk_size] if not self._adopt(project_id, control, names[k], item_ids[k])]
+            if not chunk:
+                continue
+            files = [(f"file{k}", (names[k], paths[k].read_bytes(), "application/octet-stream")) for k in chunk]
+            self._call(lambda: _raise_for(httpx.post(f"{self.url}/api/projects/{project_id}/import", files=files,
+                                                     headers={"Authorization": f"Token {self._key}"}, timeout=120)),
+                       f"upload {len(chunk)} images into project {project_id}")
+            for k in chunk:                            # label the new tasks with our item ids (and predictions)
+                task_id = self._adopt(project_id, control, names[k], item_ids[k])
+                if predictions is not None and preds[k] is not None and task_id:
+                    self._call(lambda: self._ls.predictions.create(task=task_id, result=preds[k]["result"],
+                                                                   score=preds[k].get("score"),
+                                                                   model_version=model_version),
+                               f"add a prediction to task {task_id}")
+        final = self.task_ids_by_item(project_id)
+        return UploadReport(created=len([i for i in item_ids if i not in known and i in final]),
+                            skipped=len([i for i in item_ids if i in known]), task_ids={i: final.get(i) for i in item_ids})
+
+    def _adopt(self, project_id: int, control: Control, name: str, item_id: str):
+        "Give the uploaded task for file `name` (if any) our item id; its task id, or None if not uploaded yet."
+        pager = self._call(lambda: self._ls.tasks.list(project=project_id, fields="all", page_size=500), "list tasks")
+        for task in pager:
+            data = task.data or {}
+            if data.get("item_id") is None and str(data.get(control.data_key, "")).endswith("-" + name):
+                self._call(lambda: self._ls.tasks.update(id=str(task.id), data={**data, "item_id": item_id}),
+                           f"tag task {task.id} with its item id")
+                return task.id
+        return None
+
+    def upload_text_tasks(self, project_id: int | None = None, texts: Sequence[str] | None = None, item_ids: Sequence | None = None,
                           predictions: Sequence | None = None, model_version: str = "auto_labeling",
                           **upload_options) -> UploadReport:
         "Text tasks, optionally with a predicted class (or `{class: prob}`) per text."
+        project_id = self._pid(project_id)
+        if texts is None:
+            raise ValueError("upload_text_tasks needs texts=")
         control = self.controls(project_id)[0]
         item_ids = [str(i) for i in (item_ids if item_ids is not None else range(len(texts)))]
         if len(item_ids) != len(texts):
@@ -405,8 +495,9 @@ class LabelStudioClient:
         return out
 
     # --- results ----------------------------------------------------------------------------------
-    def export_annotations(self, project_id: int, format: str = "JSON", as_dataframe: bool = False):
+    def export_annotations(self, project_id: int | None = None, format: str = "JSON", as_dataframe: bool = False):
         "Export the project: JSON/JSON_MIN -> list of tasks, CSV/TSV -> text, COCO/YOLO/VOC -> zip bytes."
+        project_id = self._pid(project_id)
         fmt = str(format).upper()
         if fmt not in EXPORT_FORMATS:
             raise ValueError(f"unknown export format {format!r}; choose one of {list(EXPORT_FORMATS)}")
@@ -422,8 +513,11 @@ class LabelStudioClient:
             raise ValueError(f"{fmt} exports are zip archives; as_dataframe applies to JSON, JSON_MIN, CSV and TSV")
         return data
 
-    def pull_annotations(self, project_id: int, store: LabelStore, control: str | None = None) -> int:
+    def pull_annotations(self, project_id: int | None = None, store: LabelStore | None = None, control: str | None = None) -> int:
         "Every annotation of the project into `store` (kind human, who = the user's email); returns how many were new."
+        project_id = self._pid(project_id)
+        if store is None:
+            raise ValueError("pull_annotations needs store=")
         controls = self.controls(project_id)
         ctl = controls[0] if control is None else next((c for c in controls if c.name == control), None)
         if ctl is None:

@@ -199,3 +199,21 @@ def test_learner_sends_batches_and_learns_from_pulled_annotations(client, tmp_pa
     nxt = learner.query(X)                                   # the learner syncs from the store: 10 labels, refit
     assert learner.n_labeled == 10 and learner.model_version == 1
     assert not set(nxt.indices) & set(batch.indices)
+
+
+def test_upload_images_into_label_studio_storage(client, tmp_path):
+    images = make_images(tmp_path / "upload", 5)
+    project = client.create_project("uploaded-images", image_classification_config(["cat", "dog"]))
+    preds = ["cat", "dog", None, {"cat": 0.3, "dog": 0.7}, "cat"]
+    report = client.upload_images(project.id, images, item_ids=[f"u{i}" for i in range(5)], predictions=preds,
+                                  chunk_size=2)
+    assert report.created == 5 and len(set(report.task_ids.values())) == 5
+    # the seed's call style: the last created project is the default
+    again = client.upload_images(images=images, item_ids=[f"u{i}" for i in range(5)], predictions=preds)
+    assert again.created == 0 and again.skipped == 5
+    tasks = client.export_annotations(project.id, "JSON")
+    assert len(tasks) == 5 and all(t["data"]["image"].startswith("/data/upload/") for t in tasks)
+    by_item = {t["data"]["item_id"]: t for t in tasks}
+    assert by_item["u3"]["data"]["image"].endswith("-img_3.png")
+    task = client.sdk.tasks.get(id=str(report.task_ids["u1"]))
+    assert task.predictions and task.predictions[0].result[0]["value"]["choices"] == ["dog"]
