@@ -42,8 +42,9 @@ check-export: $(VENV)/.all
 	fi; \
 	git diff --exit-code --stat HEAD -- auto_labeling >/dev/null 2>&1 || echo "note: auto_labeling/ has uncommitted changes (in sync with nbs/)"
 
-# The label-store tests start their own PostgreSQL on 127.0.0.1 from Debian's server package; install it if missing
-# (without the cluster Debian would otherwise create and start on port 5432).
+# System packages the tests use, installed when missing: Debian's PostgreSQL server (the label-store tests start
+# their own cluster on 127.0.0.1; no default cluster is created) and Chromium (the widget's real-browser test;
+# Playwright drives /usr/bin/chromium and never downloads a browser of its own).
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 system-deps:
 	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
@@ -53,6 +54,10 @@ system-deps:
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Options::=--force-confold \
 	    postgresql >/dev/null; }
+	@[ -x /usr/bin/chromium ] || { \
+	  echo "installing Debian's chromium for the widget's browser test"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 nbtest: $(VENV)/.all
 	$(BIN)/nbdev_test --n_workers 2

@@ -237,7 +237,7 @@ class ActiveLearner:
                                  f"or set cold_start='diversity'")
         return self.cold_start
 
-    def query(self, unlabeled_pool, n_instances: int | None = None, exclude=None) -> QueryResult:
+    def query(self, unlabeled_pool, n_instances: int | None = None, exclude=None, sync: bool = True) -> QueryResult:
         "The `n_instances` (default `batch_size`) pool items most worth labeling, never one already labeled."
         pool = as_pool(unlabeled_pool, self.featurize)
         n_instances = self.batch_size if n_instances is None else n_instances
@@ -245,7 +245,8 @@ class ActiveLearner:
             raise ValueError(f"this learner was taught pool position {self.labeled_indices[-1]}, but unlabeled_pool "
                              f"has only {len(pool)} items; query the same pool each round")
         self._pool = pool
-        self.sync(pool)
+        if sync:                                           # sync=False: pick with the current model, no refit now
+            self.sync(pool)
         ex = np.union1d(check_exclude(exclude, len(pool)), self.labeled_indices).astype(np.intp)
         strategy = self._active_strategy()
         key = (id(pool.data), len(pool), self.model_version, id(strategy))

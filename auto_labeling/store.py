@@ -653,8 +653,9 @@ def _item_ids(item_ids, name: str) -> list[str]:
 
 
 def _frame(rows) -> pd.DataFrame:
+    labels = [None if r[3] is None else json.loads(r[3]) for r in rows]       # before pandas infers a dtype
     df = pd.DataFrame(rows, columns=_COLUMNS)
-    df["label"] = [None if v is None else json.loads(v) for v in df["label"]]
+    df["label"] = pd.Series(labels, index=df.index, dtype=object)
     df["created_at"] = pd.to_datetime(df["created_at"].astype(float), unit="s", utc=True)
     df["seq"] = df["seq"].astype("int64")
     df["round"] = df["round"].astype("Int64")

@@ -1,0 +1,175 @@
+"""The labeling widget, driven programmatically (buttons, keys, box submissions) and in a real browser."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+
+from auto_labeling import ActiveLearner, LabelStore
+from auto_labeling.widget import LabelingSession
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def test_rounds_retrain_in_the_background_and_resume(tmp_path):
+    X, y = load_digits(return_X_y=True)
+    images = load_digits().images
+    store = LabelStore(tmp_path / "labels.sqlite", classes=list(range(10)))
+    learner = ActiveLearner(LogisticRegression(max_iter=1000), batch_size=10, random_state=0, store=store)
+    session = LabelingSession(learner, X / 16, store, classes=list(range(10)), batch_size=10, items=images)
+    for _ in range(30):
+        session._buttons[int(y[session.current])].click()
+    assert len(store.labels()) == 30 and session.round == 4
+    session._wait_for_training()
+    assert learner.n_labeled == 30 and [r["labeled"] for r in session.rounds] == [10, 20, 30]
+    assert all(r["suggestion_accuracy"] is not None for r in session.rounds[1:])
+    # a kernel restart: a fresh learner and session on the same store continue where this one stopped
+    learner2 = ActiveLearner(LogisticRegression(max_iter=1000), batch_size=10, random_state=0, store=store)
+    resumed = LabelingSession(learner2, X / 16, store, classes=list(range(10)), batch_size=10, items=images)
+    assert learner2.n_labeled == 30 and not set(resumed.queue) & {int(k) for k in store.labels()}
+    assert resumed._suggestions                                   # the resumed model already suggests
+
+
+def test_boxes_spans_and_multilabel_are_stored():
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 255, (48, 64, 3), dtype=np.uint8) for _ in range(2)]
+    store = LabelStore(":memory:")
+    boxes = LabelingSession(None, imgs, store, ["car", "tree"], task="boxes", batch_size=2)
+    boxes._annotator.canvas.data = [{"type": "box", "label": "car", "xyxy": (5, 6, 30, 40)}]
+    boxes._annotator.submit()
+    assert store.labels() == {"0": [{"bbox": [5.0, 6.0, 30.0, 40.0], "label": "car"}]}
+    texts = ["Alice lives in Paris", "Bob works at ACME"]
+    spans_store = LabelStore(":memory:")
+    spans = LabelingSession(None, texts, spans_store, ["PER", "LOC"], task="spans")
+    spans._annotator.data = [(0, 5, "PER"), (15, 20, "LOC")]
+    spans._annotator.submit()
+    assert spans_store.labels()["0"] == [{"end": 5, "label": "PER", "start": 0, "text": "Alice"},
+                                         {"end": 20, "label": "LOC", "start": 15, "text": "Paris"}]
+    multi_store = LabelStore(":memory:")
+    multi = LabelingSession(None, texts, multi_store, ["news", "sports", "tech"], task="multilabel")
+    multi._on_key({"key": "1"}); multi._on_key({"key": "3"}); multi._accept.click()
+    assert multi_store.labels()["0"] == ["news", "tech"]
+
+
+def test_unsupported_items_and_mismatched_store():
+    with pytest.raises(TypeError, match="pool items must be"):
+        LabelingSession(None, [3.5, 4.5], LabelStore(":memory:"), ["a", "b"])
+    with pytest.raises(ValueError, match="differ from the store's"):
+        LabelingSession(None, ["x"], LabelStore(":memory:", classes=["a", "b"]), ["a", "c"])
+
+
+DEMO = '''
+import numpy as np
+from auto_labeling import LabelStore
+from auto_labeling.widget import LabelingSession
+rng = np.random.default_rng(0)
+imgs = [rng.integers(0, 255, (48, 64, 3), dtype=np.uint8) for _ in range(3)]
+classify = LabelingSession(None, imgs, LabelStore("classify.sqlite"), ["cat", "dog"], batch_size=3)
+classify
+'''
+DEMO_BOXES = '''
+boxes = LabelingSession(None, imgs, LabelStore("boxes.sqlite"), ["car", "tree"], task="boxes", image_width=120)
+boxes
+'''
+WAIT_KERNEL = """async () => {
+  const w = window.jupyterapp.shell.currentWidget;
+  await w.context.ready; await w.sessionContext.ready;
+  for (let i = 0; i < 600; i++) {
+    const k = w.sessionContext.session?.kernel;
+    if (k && k.connectionStatus === 'connected' && k.status === 'idle') return k.name;
+    await new Promise(r => setTimeout(r, 100));
+  }
+  throw new Error('kernel never became idle');
+}"""
+
+
+@pytest.fixture()
+def jupyterlab(tmp_path):
+    "JupyterLab on 127.0.0.1 with a token, rooted in a temporary folder; stopped by PID."
+    import nbformat
+    from servers import free_port
+    if not Path("/usr/bin/chromium").exists():
+        pytest.fail("Debian's chromium is missing: make test installs it (apt-get install chromium)")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(DEMO), nbformat.v4.new_code_cell(DEMO_BOXES)])
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    nbformat.write(nb, tmp_path / "widget_demo.ipynb")
+    port, token = free_port(), "widget-test-token"
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / ".jcfg"), JUPYTER_DATA_DIR=str(tmp_path / ".jdata"),
+               JUPYTER_RUNTIME_DIR=str(tmp_path / ".jrt"))
+    env["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
+    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+                             f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}",
+                             "--LabApp.news_url=None", "--LabApp.expose_app_in_browser=True",
+                             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+                            env=env, stdout=open(tmp_path / "lab.log", "wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2).close()
+            break
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "lab.log").read_text()[-3000:]
+            time.sleep(0.3)
+    yield url, token, tmp_path
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_in_a_real_browser_click_a_class_and_draw_a_box(jupyterlab):
+    from playwright.sync_api import sync_playwright
+    url, token, folder = jupyterlab
+    ARTIFACTS.mkdir(exist_ok=True)
+    console = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                          "--disable-component-update", "--disable-dev-shm-usage"])
+        page = browser.new_page(viewport={"width": 1200, "height": 1600})
+        page.on("console", lambda m: console.append(f"[{m.type}] {m.text}"))
+        try:
+            page.goto(f"{url}/lab/tree/widget_demo.ipynb?token={token}")
+            page.wait_for_function("window.jupyterapp?.shell?.currentWidget?.sessionContext", timeout=90_000)
+            page.evaluate(WAIT_KERNEL)
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            dog = page.locator(".jp-OutputArea-output .widget-button", has_text="2 dog")
+            dog.wait_for(timeout=90_000)
+            dog.click()                                                  # a real mouse click on a class button
+            page.locator(".jp-OutputArea-output", has_text="item 2/3").first.wait_for(timeout=30_000)
+            canvas = page.locator(".jp-OutputArea-output canvas").first
+            canvas.wait_for(timeout=30_000)
+            time.sleep(1.0)
+            box = canvas.bounding_box()                                  # the image sits in the canvas centre
+            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            page.mouse.move(cx - 15, cy - 10)
+            page.mouse.down()
+            page.mouse.move(cx + 15, cy + 12, steps=10)                  # draw one box with the mouse
+            page.mouse.up()
+            time.sleep(0.5)
+            page.locator(".jp-OutputArea-output .widget-button", has_text="Submit").first.click()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not LabelStore(folder / "boxes.sqlite").labels():
+                time.sleep(0.2)
+            errors = page.locator('.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]').count()
+            js_error_boxes = page.get_by_text("Click to show javascript error").count()
+            page.screenshot(path=str(ARTIFACTS / "widget_in_jupyterlab.png"), full_page=True)
+        finally:
+            browser.close()
+    assert LabelStore(folder / "classify.sqlite").labels() == {"0": "dog"}
+    drawn = LabelStore(folder / "boxes.sqlite").labels()
+    assert list(drawn) == ["0"] and len(drawn["0"]) == 1 and drawn["0"][0]["label"] == "car", drawn
+    x1, y1, x2, y2 = drawn["0"][0]["bbox"]
+    assert x2 > x1 and y2 > y1
+    assert errors == 0 and js_error_boxes == 0, console[-20:]
