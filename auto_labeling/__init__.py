@@ -17,6 +17,8 @@ from .destinations import (SimulatedAnnotator, available_destinations, get_desti
 from .store import KINDS, LabelStore
 from .quality import QualityControl
 from .semi_supervised import CoTrainer, PseudoLabels, SelfTrainer
+from .label_studio import LabelStudioClient
+from .widget import LabelingSession
 from .learner import ActiveLearner
 from .simulation import LearningCurves, plot_curves, simulate
 

@@ -350,8 +350,10 @@ class LabelingSession:
             self._view.children = ()
             self._suggestion.value = ""
             return
+        right = [a for _, a in self.agreements]
+        estimate = f" · model right on {np.mean(right):.0%} of {len(right)} checked" if right else ""
         self._title.value = (f"<h4>Round {self.round} — item {self.position + 1}/{len(self.queue)} "
-                             f"(pool position {pos})</h4>")
+                             f"(pool position {pos}){estimate}</h4>")
         item = self.items[pos]
         try:
             if self._annotator is not None:

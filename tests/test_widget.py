@@ -173,3 +173,18 @@ def test_in_a_real_browser_click_a_class_and_draw_a_box(jupyterlab):
     x1, y1, x2, y2 = drawn["0"][0]["bbox"]
     assert x2 > x1 and y2 > y1
     assert errors == 0 and js_error_boxes == 0, console[-20:]
+
+
+def test_handoff_sends_the_rest_of_the_round_elsewhere(tmp_path):
+    from auto_labeling import SimulatedAnnotator
+    X, y = load_digits(return_X_y=True)
+    store = LabelStore(tmp_path / "labels.sqlite")
+    learner = ActiveLearner(LogisticRegression(max_iter=1000), batch_size=10, random_state=0, store=store)
+    session = LabelingSession(learner, X / 16, store, classes=list(range(10)), batch_size=10, items=load_digits().images)
+    for _ in range(3):
+        session._buttons[int(y[session.current])].click()
+    rest = session.queue[session.position:]
+    session.handoff(tool=SimulatedAnnotator(y))                  # a batch too big for one person goes elsewhere
+    labels = store.labels()
+    assert len(labels) == 10 and all(str(p) in labels for p in rest)
+    assert set(store.current()["who"]) == {"me", "simulated"} and session.round == 2
