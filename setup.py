@@ -14,7 +14,8 @@ def reqs(key):
     return cfg.get(key, "").split()
 
 
-extras = {"torch": reqs("torch_requirements"), "postgres": reqs("postgres_requirements"),
+extras = {"torch": reqs("torch_requirements"), "vision": reqs("vision_requirements"),
+          "postgres": reqs("postgres_requirements"),
           "label-studio": reqs("label_studio_requirements"), "widget": reqs("widget_requirements"),
           "dev": reqs("dev_requirements")}
 extras["all"] = sorted({r for group in extras.values() for r in group})
