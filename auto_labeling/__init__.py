@@ -19,6 +19,8 @@ from .quality import QualityControl
 from .semi_supervised import CoTrainer, PseudoLabels, SelfTrainer
 from .label_studio import LabelStudioClient
 from .widget import LabelingSession
+from .formats import Annotation
+from .pre_annotation import PreAnnotator
 from .learner import ActiveLearner
 from .simulation import LearningCurves, plot_curves, simulate
 

@@ -268,10 +268,17 @@ def train_yolo_offline(train_folder, val_folder, classes, epochs: int = 15, imgs
     data = root / "data.yaml"
     data.write_text(f"train: {Path(train_folder).resolve() / 'images'}\nval: {Path(val_folder).resolve() / 'images'}\n"
                     "names:\n" + "".join(f"  {i}: {c}\n" for i, c in enumerate(classes)))
+    import logging
+    from ultralytics.utils import LOGGER
     model = YOLO(config)
-    model.train(data=str(data), epochs=epochs, imgsz=imgsz, batch=8, workers=0, device=_auto_device(), amp=False,
-                plots=False, val=False, verbose=False, mosaic=0.0, close_mosaic=0, warmup_epochs=1, lr0=0.02,
-                project=str(root), name="train", exist_ok=True, seed=seed, deterministic=True)
+    level = LOGGER.level
+    LOGGER.setLevel(logging.WARNING)                  # also silences ultralytics' per-batch progress bars
+    try:
+        model.train(data=str(data), epochs=epochs, imgsz=imgsz, batch=8, workers=0, device=_auto_device(), amp=False,
+                    plots=False, val=False, verbose=False, mosaic=0.0, close_mosaic=0, warmup_epochs=1, lr0=0.02,
+                    project=str(root), name="train", exist_ok=True, seed=seed, deterministic=True)
+    finally:
+        LOGGER.setLevel(level)
     return model
 
 

@@ -159,13 +159,25 @@ class LabelingSession:
         self._show()
 
     def _suggest(self, positions) -> dict:
-        "The model's (label, confidence) for each item of the round; empty before the model is fitted."
+        "(label, confidence) per item: the learner's model, else a stored pre-annotation (kind 'model') for the item."
         self._suggested_version = None if self.learner is None else self.learner.model_version
+        out = self._stored_suggestions(positions)
         if self.learner is None or not positions or not is_fitted(self.learner.model) or self.task not in TASKS[:2]:
-            return {}
+            return out
         P = self.learner.model.predict_proba(as_pool(self.pool, self.learner.featurize).features(np.asarray(positions)))
         classes = list(self.learner.model.classes_)
-        return {p: (classes[int(row.argmax())], float(row.max())) for p, row in zip(positions, P)}
+        return {**out, **{p: (classes[int(row.argmax())], float(row.max())) for p, row in zip(positions, P)}}
+
+    def _stored_suggestions(self, positions) -> dict:
+        "Pre-annotations a `PreAnnotator` put in the store (kind 'model'), newest per item."
+        if not positions:
+            return {}
+        cur = self.store.current("model", per="item")
+        if cur.empty:
+            return {}
+        by_id = dict(zip(cur["item_id"], zip(cur["label"], cur["confidence"].fillna(1.0))))
+        ids = self._ids(positions)
+        return {p: (lab, float(conf)) for p, i in zip(positions, ids) if i in by_id for lab, conf in [by_id[i]]}
 
     def _retrain(self) -> None:
         "Refit on the store's labels in a background thread; the widget keeps going."
@@ -358,6 +370,10 @@ class LabelingSession:
         try:
             if self._annotator is not None:
                 self._annotator.display(item if self.task == "spans" else _as_annotator_image(item))
+                pre = self._suggestions.get(pos)
+                if self.task == "boxes" and pre is not None and isinstance(pre[0], list):   # pre-drawn model boxes
+                    self._annotator.data = [{"type": "box", "label": b["label"], "xyxy": tuple(b["bbox"])}
+                                            for b in pre[0] if b.get("label") in self.classes]
                 view = self._annotator
             elif is_image_item(item):
                 view = W.Image(value=to_png(item, self.image_width), format="png")
@@ -374,7 +390,9 @@ class LabelingSession:
             for b in self._toggles:
                 b.value = False
         s = self._suggestions.get(pos)
-        if s is not None:
+        if s is not None and self.task == "boxes":
+            self._suggestion.value = f"{len(s[0])} box(es) pre-drawn by the model — fix them and Submit"
+        elif s is not None:
             self._suggestion.value = f"model suggests <b>{html.escape(str(s[0]))}</b> ({s[1]:.0%}) — Enter accepts"
             if self.task == "multilabel" and s[0] in self.classes:
                 self._toggles[self.classes.index(s[0])].value = True

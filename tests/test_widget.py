@@ -188,3 +188,23 @@ def test_handoff_sends_the_rest_of_the_round_elsewhere(tmp_path):
     labels = store.labels()
     assert len(labels) == 10 and all(str(p) in labels for p in rest)
     assert set(store.current()["who"]) == {"me", "simulated"} and session.round == 2
+
+
+def test_stored_pre_annotations_are_the_suggestions():
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 255, (48, 64, 3), dtype=np.uint8) for _ in range(2)]
+    store = LabelStore(":memory:")
+    store.add_items(["0", "1"])
+    store.add_many(["0", "1"], [[{"bbox": [4, 4, 20, 20], "label": "car", "score": 0.9}], []], kind="model",
+                   who="yolo:abc", confidence=[0.9, 1.0])
+    boxes = LabelingSession(None, imgs, store, ["car", "tree"], task="boxes")
+    assert boxes._annotator.data == [{"type": "box", "label": "car", "xyxy": (4, 4, 20, 20)}]
+    assert "pre-drawn" in boxes._suggestion.value
+    boxes._annotator.submit()                                            # accepted as drawn: a human label now
+    assert store.labels("human") == {"0": [{"bbox": [4.0, 4.0, 20.0, 20.0], "label": "car"}]}
+    texts = LabelStore(":memory:")
+    texts.add_items(["0"]); texts.add("0", "spam", who="clf:1", kind="model", confidence=0.8)
+    session = LabelingSession(None, ["win money now", "see you"], texts, ["ham", "spam"])
+    assert "spam" in session._suggestion.value
+    session._accept.click()
+    assert texts.labels("human") == {"0": "spam"}
