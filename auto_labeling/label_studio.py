@@ -428,15 +428,18 @@ class LabelStudioClient:
         known = self.task_ids_by_item(project_id)
         todo = [k for k, i in enumerate(item_ids) if i not in known]
         for start in range(0, len(todo), chunk_size):
-            chunk = [k for k in todo[start:start + chunk_size] if not self._adopt(project_id, control, names[k], item_ids[k])]
+            chunk = todo[start:start + chunk_size]
+            adopted = self._adopt(project_id, control, {names[k]: item_ids[k] for k in chunk})
+            chunk = [k for k in chunk if names[k] not in adopted]   # uploaded before a crash: tagged, not re-sent
             if not chunk:
                 continue
             files = [(f"file{k}", (names[k], paths[k].read_bytes(), "application/octet-stream")) for k in chunk]
             self._call(lambda: _raise_for(httpx.post(f"{self.url}/api/projects/{project_id}/import", files=files,
                                                      headers={"Authorization": f"Token {self._key}"}, timeout=120)),
                        f"upload {len(chunk)} images into project {project_id}")
+            tagged = self._adopt(project_id, control, {names[k]: item_ids[k] for k in chunk})
             for k in chunk:                            # label the new tasks with our item ids (and predictions)
-                task_id = self._adopt(project_id, control, names[k], item_ids[k])
+                task_id = tagged.get(names[k])
                 if predictions is not None and preds[k] is not None and task_id:
                     self._call(lambda: self._ls.predictions.create(task=task_id, result=preds[k]["result"],
                                                                    score=preds[k].get("score"),
@@ -446,16 +449,19 @@ class LabelStudioClient:
         return UploadReport(created=len([i for i in item_ids if i not in known and i in final]),
                             skipped=len([i for i in item_ids if i in known]), task_ids={i: final.get(i) for i in item_ids})
 
-    def _adopt(self, project_id: int, control: Control, name: str, item_id: str):
-        "Give the uploaded task for file `name` (if any) our item id; its task id, or None if not uploaded yet."
+    def _adopt(self, project_id: int, control: Control, wanted: dict) -> dict:
+        "Tag uploaded tasks whose file is in `wanted` {file name: item id} and have no item id yet; {name: task id}."
+        found = {}
         pager = self._call(lambda: self._ls.tasks.list(project=project_id, fields="all", page_size=500), "list tasks")
-        for task in pager:
+        for task in pager:                             # one listing for the whole chunk
             data = task.data or {}
-            if data.get("item_id") is None and str(data.get(control.data_key, "")).endswith("-" + name):
-                self._call(lambda: self._ls.tasks.update(id=str(task.id), data={**data, "item_id": item_id}),
+            value = str(data.get(control.data_key, ""))
+            name = value.rsplit("/", 1)[-1].split("-", 1)[-1]        # Label Studio stores <hash>-<file name>
+            if data.get("item_id") is None and name in wanted and name not in found:
+                self._call(lambda: self._ls.tasks.update(id=str(task.id), data={**data, "item_id": wanted[name]}),
                            f"tag task {task.id} with its item id")
-                return task.id
-        return None
+                found[name] = task.id
+        return found
 
     def upload_text_tasks(self, project_id: int | None = None, texts: Sequence[str] | None = None, item_ids: Sequence | None = None,
                           predictions: Sequence | None = None, model_version: str = "auto_labeling",

@@ -18,7 +18,7 @@ from .core import (DEFAULT_CHUNK_SIZE, as_pool, check_classifier, check_finite, 
 from .store import LabelStore
 
 # %% auto #0
-__all__ = ['PseudoLabels', 'check_threshold', 'as_labeled', 'SelfTrainer', 'CoTrainer']
+__all__ = ['RBF_MAX_ITEMS', 'PseudoLabels', 'check_threshold', 'as_labeled', 'SelfTrainer', 'CoTrainer']
 
 # %% ../nbs/09_semi_supervised.ipynb #856de854
 @dataclass
@@ -77,7 +77,10 @@ def _fit(model, X, y, weights=None):
         return model.fit(X, y, sample_weight=weights)
     return model.fit(X, y)
 
-# %% ../nbs/09_semi_supervised.ipynb #bce79c98
+# %% ../nbs/09_semi_supervised.ipynb #e0ce5cf3
+RBF_MAX_ITEMS = 5_000
+
+
 class SelfTrainer:
     "Self-training: a model labels the pool items it is sure of (balanced per class, checked by a kNN graph)."
 
@@ -85,7 +88,7 @@ class SelfTrainer:
                  class_thresholds: dict | None = None, graph_agreement: bool = True, n_neighbors: int = 7,
                  n_steps: int = 10, soft_weights: bool = True, store: LabelStore | None = None,
                  model_name: str | None = None, item_ids=None, graph_max_items: int = 50_000,
-                 chunk_size: int = DEFAULT_CHUNK_SIZE):
+                 chunk_size: int = DEFAULT_CHUNK_SIZE, graph_kernel: str = "auto", gamma: float = 20.0):
         check_classifier(base_model, "base_model", need_fitted=False)
         self.base_model = base_model
         self.confidence_threshold = check_threshold(confidence_threshold)
@@ -102,6 +105,9 @@ class SelfTrainer:
             raise TypeError(f"store must be a LabelStore or None; got {type(store).__name__}")
         self.graph_agreement, self.n_neighbors, self.n_steps = bool(graph_agreement), int(n_neighbors), int(n_steps)
         self.soft_weights, self.store, self.graph_max_items, self.chunk_size = soft_weights, store, graph_max_items, chunk_size
+        if graph_kernel not in ("auto", "rbf", "knn"):
+            raise ValueError(f"graph_kernel must be 'auto', 'rbf' or 'knn'; got {graph_kernel!r}")
+        self.graph_kernel, self.gamma = graph_kernel, float(gamma)
         self.model_name = model_name or f"self-training:{type(base_model).__name__}"
         self.item_ids = None if item_ids is None else np.asarray(item_ids, dtype=object)
         self.labeled_: tuple[np.ndarray, np.ndarray] | None = None
@@ -164,9 +170,11 @@ class SelfTrainer:
             pool_codes[seeds[0]] = np.searchsorted(classes, seeds[1])
         y = np.concatenate([codes, pool_codes])
         k = min(self.n_neighbors, len(X) - 1)
+        dense = self.graph_kernel == "rbf" or (self.graph_kernel == "auto" and len(X) <= RBF_MAX_ITEMS)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")                       # empty rows of isolated points
-            ls = LabelSpreading(kernel="knn", n_neighbors=k).fit(X, y)
+            ls = (LabelSpreading(kernel="rbf", gamma=self.gamma) if dense else
+                  LabelSpreading(kernel="knn", n_neighbors=k)).fit(X, y)
         dist = np.zeros((len(X_pool), len(classes)))
         dist[:, ls.classes_] = np.nan_to_num(ls.label_distributions_[len(X_l):])
         return dist

@@ -139,9 +139,11 @@ class LabelingSession:
         n_pool = len(self.items)
         labeled = self.labeled_positions()
         if self.budget is not None and len(labeled) >= self.budget:
+            self._n_labeled = len(labeled)
             self.queue, self.position = [], 0
             self._show()
             return
+        self._n_labeled = len(labeled)                      # kept current by submit/undo: no store query per click
         exclude = sorted(labeled | self.skipped)
         left = n_pool - len(exclude)
         n = min(self.batch_size, left)
@@ -221,6 +223,7 @@ class LabelingSession:
         if pos in self._suggestions:
             self.agreements.append((self.round, encode_label(self._suggestions[pos][0]) == encode_label(label)))
         self.done.append(pos)
+        self._n_labeled += 1
         self._advance()
         self.latencies.append(time.perf_counter() - t0)
 
@@ -237,6 +240,7 @@ class LabelingSession:
             return
         pos = self.done.pop()
         self.store.retract(self._ids([pos])[0], who=self.annotator, kind="human", round=self.round)
+        self._n_labeled -= 1
         if pos in self.queue[:self.position]:
             self.queue.remove(pos)
             self.position -= 1
@@ -352,7 +356,7 @@ class LabelingSession:
     def _show(self) -> None:
         import ipywidgets as W
         self._refresh_suggestions()
-        labeled = len(self.labeled_positions())
+        labeled = self._n_labeled
         self._budget_bar.value = min(labeled, self._budget_bar.max)
         self._round_bar.max = max(1, len(self.queue))
         self._round_bar.value = self.position

@@ -40,12 +40,17 @@ def ours(url, ids, labels, batch):
     return add_s, read_s
 
 
+def bare_rows(ids, labels):
+    "The floor's input: ready-made tuples with the same columns as ours."
+    return [(None, str(i), str(l), "human", "annotator-1", None, 0, 0.0) for i, l in zip(ids.tolist(), labels.tolist())]
+
+
 def floor_sqlite(path, ids, labels, batch):
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL"); con.execute("PRAGMA synchronous=FULL")
     con.execute("CREATE TABLE bare (event_id TEXT, item_id TEXT, label TEXT, kind TEXT, who TEXT, confidence REAL, "
                 "round INTEGER, created_at REAL)")
-    rows = [(None, str(i), str(l), "human", "annotator-1", None, 0, 0.0) for i, l in zip(ids.tolist(), labels.tolist())]
+    rows = bare_rows(ids, labels)
     t0 = time.perf_counter()
     for i in range(0, len(rows), batch):
         con.execute("BEGIN")
@@ -66,7 +71,7 @@ def floor_postgres(url, ids, labels, batch):
     con.execute("CREATE TABLE bare (event_id TEXT, item_id TEXT, label TEXT, kind TEXT, who TEXT, "
                 "confidence DOUBLE PRECISION, round INTEGER, created_at DOUBLE PRECISION)")
     con.commit()
-    rows = [(None, str(i), str(l), "human", "annotator-1", None, 0, 0.0) for i, l in zip(ids.tolist(), labels.tolist())]
+    rows = bare_rows(ids, labels)
     t0 = time.perf_counter()
     for i in range(0, len(rows), batch):
         with con.cursor() as cur:
