@@ -20,7 +20,7 @@ from .semi_supervised import PseudoLabels, SelfTrainer, check_threshold
 from .strategies import QueryByCommittee, Strategy, check_exclude, get_strategy
 
 # %% auto #0
-__all__ = ['make_strategy', 'ActiveLearner']
+__all__ = ['make_strategy', 'wilson_upper', 'ActiveLearner']
 
 # %% ../nbs/04_learner.ipynb #6cb67ca7
 def make_strategy(strategy, model=None, random_state=None) -> Strategy:
@@ -30,6 +30,16 @@ def make_strategy(strategy, model=None, random_state=None) -> Strategy:
             raise ValueError("strategy='query_by_committee' by name needs model= to bag into a committee")
         return QueryByCommittee(model=model, n_members=5, random_state=random_state)
     return get_strategy(strategy)
+
+
+def wilson_upper(successes: float, n: int, z: float = 1.96) -> float:
+    "Upper end of the Wilson score interval for a proportion (95% by default)."
+    if n == 0:
+        return 1.0
+    p = successes / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre + spread) / (1 + z * z / n)
 
 
 class ActiveLearner:
@@ -174,7 +184,9 @@ class ActiveLearner:
         st = self.self_training
         st.fit((X, y))
         accuracy, checked = self.pseudo_accuracy()
-        paused = checked >= 10 and accuracy < self.min_pseudo_accuracy
+        # pause only when the audits show, with 95% confidence, that the accuracy is below the bar (a few audits
+        # with one unlucky miss must not switch pseudo-labeling off)
+        paused = checked >= 10 and wilson_upper(accuracy * checked, checked) < self.min_pseudo_accuracy
         self.pseudo = None
         if not paused:
             self.pseudo = st.label_unlabeled(self._pool, exclude=self.labeled_indices)
