@@ -426,9 +426,11 @@ class LabelStore:
         for code in set(codes):
             if code is None or code in allowed:
                 continue
-            bad = [c for c in label_classes(json.loads(code)) if encode_label(c) not in allowed]
-            if bad or not label_classes(json.loads(code)):
-                raise ValueError(f"label {json.loads(code)!r} has classes outside the project's classes "
+            value = json.loads(code)
+            found = label_classes(value)
+            bad = [c for c in found if encode_label(c) not in allowed]
+            if bad or (not found and value != []):            # [] = "nothing here" (no boxes), a valid label
+                raise ValueError(f"label {value!r} has classes outside the project's classes "
                                  f"{self.classes!r}: {bad!r}")
 
     def _insert(self, rows, ids, idempotent: bool, want_seq: bool = False) -> int:
@@ -592,13 +594,39 @@ class LabelStore:
                          None if after is None else json.loads(after)))
         return pd.DataFrame(rows, columns=["item_id", "change", "label_before", "label_after"])
 
+    def annotations(self, version: str | None = None, kind: str | Sequence[str] | None = "human",
+                    image_sizes: dict | None = None) -> list:
+        "Box labels (lists of `{'bbox', 'label'}`) as `Annotation`s, one per item, for the detection formats."
+        from auto_labeling.formats import Annotation
+        table = self.current(kind, per="item", version=version)
+        out = []
+        for item, label in zip(table["item_id"], table["label"]):
+            if not isinstance(label, list) or not all(isinstance(b, dict) and "bbox" in b for b in label):
+                raise ValueError(f"item {item!r} is not labeled with boxes ({label!r}); detection formats need "
+                                 f"lists of {{'bbox': [x_min, y_min, x_max, y_max], 'label': ...}}")
+            w, h = (image_sizes or {}).get(item, (None, None))
+            out.append(Annotation(item, w, h, [b["bbox"] for b in label], [b["label"] for b in label],
+                                  [b.get("score", 1.0) for b in label]))
+        return out
+
     def export(self, path, version: str | None = None, kind: str | Sequence[str] | None = "human",
-               per: str = "item", format: str | None = None) -> Path:
-        "Write current labels (or a version's) to JSON or CSV (from the suffix or `format`); labels stay JSON in CSV."
+               per: str = "item", format: str | None = None, image_sizes: dict | None = None) -> Path:
+        "Write labels (now or a version's) as JSON or CSV, or boxes as COCO (a .json file), YOLO or Pascal VOC (folders)."
         path = Path(path)
         fmt = (format or path.suffix.lstrip(".")).lower()
+        if fmt in ("coco", "yolo", "pascal_voc"):
+            from auto_labeling.formats import convert
+            anns = self.annotations(version, kind, image_sizes)
+            if fmt in ("yolo", "pascal_voc") and any(a.width is None for a in anns):
+                raise ValueError(f"format {fmt!r} needs image_sizes={{item_id: (width, height)}} for every item")
+            classes = self.classes or sorted({str(l) for a in anns for l in a.labels})
+            if fmt == "coco":
+                path.write_text(json.dumps(convert(anns, "coco", classes), indent=1))
+                return path
+            return convert(anns, fmt, classes, folder=path)
         if fmt not in ("json", "csv"):
-            raise ValueError(f"format must be 'json' or 'csv' (or a path ending in one); got {fmt!r}")
+            raise ValueError(f"format must be 'json', 'csv', 'coco', 'yolo' or 'pascal_voc' (or a path ending in "
+                             f".json/.csv); got {fmt!r}")
         table = self.current(kind, per=per, version=version)
         if fmt == "json":
             records = []
