@@ -15,7 +15,7 @@ def reqs(key):
 
 
 extras = {"torch": reqs("torch_requirements"), "vision": reqs("vision_requirements"),
-          "postgres": reqs("postgres_requirements"),
+          "postgres": reqs("postgres_requirements"), "distributed": reqs("distributed_requirements"),
           "label-studio": reqs("label_studio_requirements"), "widget": reqs("widget_requirements"),
           "dev": reqs("dev_requirements")}
 extras["all"] = sorted({r for group in extras.values() for r in group})

@@ -153,7 +153,8 @@ def top_k(scores, n_instances: int, exclude=None, random_state=None) -> np.ndarr
         rng = check_random_state(random_state)
         drawn = rng.choice(np.flatnonzero(scores == cut), size=len(tied_in), replace=False)
         part = np.concatenate([part[top > cut], drawn])
-    return part[np.argsort(-scores[part], kind="stable")]
+    return part[np.lexsort((part, -scores[part]))]       # best first; equal scores by position, so the order
+                                                           # is the same however the pool was split
 
 
 def select_uncertain(proba, n_instances: int, method: str = "margin", exclude=None, random_state=None) -> np.ndarray:
