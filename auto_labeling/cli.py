@@ -20,7 +20,7 @@ DEMO_STRATEGIES = ("uncertainty_diversity", "uncertainty", "random")
 
 
 def run_demo(out: str | Path = "demo_output", seeds: int = 3, budget: int = 500, batch_size: int = 10,
-             n_initial: int = 20, target: float = 0.98, progress: bool = True) -> dict:
+             n_initial: int = 20, target: float = 0.98, progress: bool = True, strategies=DEMO_STRATEGIES) -> dict:
     "Simulated active learning on digits; writes curves.png and report.json to `out`, returns the report."
     import matplotlib
     matplotlib.use("Agg")
@@ -32,7 +32,7 @@ def run_demo(out: str | Path = "demo_output", seeds: int = 3, budget: int = 500,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     X, y = load_digits(return_X_y=True)
-    curves = simulate(LogisticRegression(max_iter=2000), X / 16.0, y, strategies=list(DEMO_STRATEGIES),
+    curves = simulate(LogisticRegression(max_iter=2000), X / 16.0, y, strategies=list(strategies),
                       n_initial=n_initial, batch_size=batch_size, budget=budget, seeds=seeds, progress=progress)
     table = curves.savings(target)
     report = curves.to_dict(target)
@@ -70,6 +70,22 @@ def main(argv=None) -> int:
     demo.add_argument("--n-initial", type=int, default=20)
     demo.add_argument("--target", type=float, default=0.98, help="fraction of full-data accuracy to reach")
     demo.add_argument("--no-progress", action="store_true")
+    sim = sub.add_parser("simulate", help="active learning against held-back labels on a built-in dataset, with "
+                                          "the random baseline; writes curves.png and report.json")
+    sim.add_argument("--dataset", default="digits", choices=["digits"], help="built-in dataset (no download)")
+    sim.add_argument("--strategy", action="append", help="strategy name; repeat for several (default: "
+                                                         "uncertainty_diversity and uncertainty); random is always added")
+    sim.add_argument("--budget", type=int, default=500)
+    sim.add_argument("--seeds", type=int, default=3)
+    sim.add_argument("--batch-size", type=int, default=10)
+    sim.add_argument("--out", default="simulation_output")
+    sim.add_argument("--no-progress", action="store_true")
+    exp = sub.add_parser("export", help="write a label-store version (or the current labels) to a file or folder")
+    exp.add_argument("--store", default="labels.sqlite", help="an SQLite file or a postgresql:// URL")
+    exp.add_argument("--version", help="a saved version (default: the current labels)")
+    exp.add_argument("--format", default="json", choices=["json", "csv", "coco", "yolo", "pascal_voc"])
+    exp.add_argument("--kind", default="human", help="label kind: human, model, pseudo or consensus")
+    exp.add_argument("--out", required=True, help="output file (json, csv, coco) or folder (yolo, pascal_voc)")
     hook = sub.add_parser("serve-webhook", help="store Label Studio annotations as they happen; retrain and upload "
                                                 "the next batch (needs the [label-studio] extra)")
     hook.add_argument("--project", type=int, required=True, help="Label Studio project id")
@@ -93,6 +109,27 @@ def main(argv=None) -> int:
                  progress=not args.no_progress)
     elif args.command == "serve-webhook":
         return serve_webhook_command(args)
+    else:
+        try:
+            if args.command == "simulate":
+                from auto_labeling.strategies import get_strategy
+                names = list(dict.fromkeys((args.strategy or ["uncertainty_diversity", "uncertainty"]) + ["random"]))
+                for name in names:
+                    get_strategy(name)                       # a clear error for an unknown name, before any work
+                if args.budget < args.batch_size:
+                    raise ValueError(f"--budget ({args.budget}) is smaller than one batch (--batch-size {args.batch_size})")
+                run_demo(args.out, args.seeds, args.budget, args.batch_size, progress=not args.no_progress,
+                         strategies=names)
+            elif args.command == "export":
+                from auto_labeling.store import LabelStore
+                if not str(args.store).startswith("postgres") and not Path(args.store).exists():
+                    raise ValueError(f"no label store at {args.store}")
+                written = LabelStore(args.store).export(args.out, version=args.version, kind=args.kind,
+                                                        format=args.format)
+                print(f"wrote {written}")
+        except (ValueError, TypeError) as e:
+            print(f"auto-labeling {args.command}: {e}", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -37,3 +37,30 @@ def test_torch_module_in_the_loop(digits):
         assert learner.n_labeled == 80
         assert len(set(learner.labeled_indices.tolist())) == 80
         assert learner.score(X, y) > 0.6
+
+
+def test_cli_simulate_and_export(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from auto_labeling import LabelStore
+    run = lambda *a: subprocess.run([sys.executable, "-m", "auto_labeling.cli", *a], capture_output=True, text=True,
+                                    timeout=600)
+    out = run("simulate", "--strategy", "margin", "--budget", "60", "--seeds", "1", "--out", str(tmp_path / "sim"),
+              "--no-progress")
+    assert out.returncode == 0, out.stderr
+    report = json.loads((tmp_path / "sim" / "report.json").read_text())
+    assert set(report["curves"]) == {"margin", "random"}
+    bad = run("simulate", "--strategy", "smartest")
+    assert bad.returncode == 2 and "unknown strategy 'smartest'" in bad.stderr and len(bad.stderr.splitlines()) == 1
+    small = run("simulate", "--budget", "5", "--batch-size", "10")
+    assert small.returncode == 2 and "smaller than one batch" in small.stderr
+    store = LabelStore(tmp_path / "labels.sqlite", unknown_items="register")
+    store.add("a.png", [{"bbox": [1, 2, 11, 12], "label": "cat"}], who="alice")
+    store.snapshot("v1")
+    done = run("export", "--store", str(tmp_path / "labels.sqlite"), "--version", "v1", "--format", "coco",
+               "--out", str(tmp_path / "v1.json"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "v1.json").read_text())["annotations"][0]["bbox"] == [1.0, 2.0, 10.0, 10.0]
+    missing = run("export", "--store", str(tmp_path / "nope.sqlite"), "--out", str(tmp_path / "x.json"))
+    assert missing.returncode == 2 and "no label store" in missing.stderr
