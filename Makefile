@@ -82,6 +82,12 @@ bench: $(VENV)/.all
 	$(BIN)/python bench/query_speed.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/store_speed.py
+	$(BIN)/python bench/quality_speed.py
+	$(BIN)/python bench/semi_supervised.py
+	$(BIN)/python bench/webhook_load.py
+	$(BIN)/python bench/widget_latency.py
+	$(BIN)/python bench/pre_annotation.py
+	$(BIN)/python bench/scale_out.py
 
 clean:
 	rm -rf $(VENV) $(LS_VENV) demo_output .pytest_cache
