@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import mmap
 import numbers
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 
 import numpy as np
 

@@ -15,7 +15,7 @@ import numpy as np
 from .core import (DEFAULT_CHUNK_SIZE, QueryResult, as_pool, check_classifier, check_finite,
                                 check_random_state, is_fitted)
 from .destinations import get_destination
-from .store import LabelStore, _item_ids
+from .store import LabelStore, _item_ids, id_positions, position_ids
 from .semi_supervised import PseudoLabels, SelfTrainer, check_threshold
 from .strategies import QueryByCommittee, Strategy, check_exclude, get_strategy
 
@@ -116,11 +116,7 @@ class ActiveLearner:
 
     def _ids(self, positions: np.ndarray) -> list[str]:
         "Store item ids of pool positions: `item_ids[position]`, or the position itself."
-        if self.item_ids is None:
-            return [str(p) for p in positions.tolist()]
-        if len(positions) and positions.max() >= len(self.item_ids):
-            raise ValueError(f"pool position {positions.max()} has no item id; item_ids has {len(self.item_ids)}")
-        return self.item_ids[positions].tolist()
+        return position_ids(positions, self.item_ids)
 
     def add_labeled_sample(self, x, y, index: int | None = None) -> None:
         "Add one labeled item (a feature row, or an item when `featurize` is set) without refitting."
@@ -227,12 +223,7 @@ class ActiveLearner:
         human = self.store.labels("human")
         if self.use_pseudo:
             human = {**self.store.labels("pseudo"), **human}
-        if self.item_ids is None:
-            pairs = [(int(k), v) for k, v in human.items() if k.isdigit() and int(k) < n_pool]
-        else:
-            where = {k: i for i, k in enumerate(self.item_ids[:n_pool].tolist())}
-            pairs = [(where[k], v) for k, v in human.items() if k in where]
-        pairs.sort(key=lambda kv: kv[0])
+        pairs = sorted((p, human[k]) for k, p in id_positions(human, n_pool, self.item_ids).items())
         pos = np.array([p for p, _ in pairs], dtype=np.intp)
         return pos, np.asarray([v for _, v in pairs])
 

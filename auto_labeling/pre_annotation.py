@@ -18,8 +18,8 @@ from .store import LabelStore
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'load_rgb', 'iter_image_paths', 'PreAnnotator', 'make_shapes_dataset', 'train_yolo_offline',
-           'matched_iou']
+__all__ = ['IMAGE_SUFFIXES', 'load_rgb', 'iter_image_paths', 'PreAnnotator', 'as_rgb_array', 'make_shapes_dataset',
+           'train_yolo_offline', 'matched_iou']
 
 # %% ../nbs/14_pre_annotation.ipynb #f167511f
 def load_rgb(path) -> np.ndarray:
@@ -148,7 +148,7 @@ class PreAnnotator:
         for item in batch:
             name = str(item) if not isinstance(item, np.ndarray) else f"array-{id(item)}"
             try:
-                rgb = load_rgb(item) if not isinstance(item, np.ndarray) else _rgb_array(item)
+                rgb = load_rgb(item) if not isinstance(item, np.ndarray) else as_rgb_array(item)
                 loaded.append((name, rgb))
             except Exception as e:                        # unreadable: report it, keep going
                 loaded.append((name, None))
@@ -219,7 +219,8 @@ def _auto_device() -> str:
         return "cpu"
 
 
-def _rgb_array(a: np.ndarray) -> np.ndarray:
+def as_rgb_array(a: np.ndarray) -> np.ndarray:
+    "An 8-bit HxWx3 array from a gray, RGB or RGBA array of any numeric type (min-max scaled when not uint8)."
     a = np.asarray(a)
     if a.ndim == 2:
         a = np.stack([a] * 3, axis=-1)

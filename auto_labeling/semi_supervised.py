@@ -8,14 +8,14 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .core import (DEFAULT_CHUNK_SIZE, as_pool, check_classifier, check_finite, is_fitted,
                                 predict_proba_pool)
-from .store import LabelStore
+from .store import LabelStore, id_positions, position_ids
 
 # %% auto #0
 __all__ = ['RBF_MAX_ITEMS', 'PseudoLabels', 'check_threshold', 'as_labeled', 'SelfTrainer', 'CoTrainer']
@@ -189,8 +189,7 @@ class SelfTrainer:
             blocked[ex] = True
         if self.store is not None:
             human = self.store.labels("human")
-            ids = self._ids(np.arange(n))
-            blocked |= np.fromiter((i in human for i in ids), dtype=bool, count=n)
+            blocked[list(id_positions(human, n, self.item_ids).values())] = True
         return blocked
 
     def _apply_quotas(self, candidates, best, conf, classes, n_pool, cap, prior) -> np.ndarray:
@@ -211,14 +210,9 @@ class SelfTrainer:
     def _n_features(pool) -> int:
         return pool.data.shape[1] if pool.is_array else 0
 
-    def _ids(self, positions: np.ndarray) -> list[str]:
-        if self.item_ids is None:
-            return [str(p) for p in positions.tolist()]
-        return [str(i) for i in self.item_ids[positions].tolist()]
-
     def _write(self, result: PseudoLabels) -> None:
         "Store this round's pseudo-labels (kind 'pseudo'); retract this model's earlier ones that were dropped."
-        ids = self._ids(result.indices)
+        ids = position_ids(result.indices, self.item_ids)
         mine = self.store.current("pseudo", per="annotator")
         mine = dict(zip(mine.loc[mine["who"] == self.model_name, "item_id"],
                         mine.loc[mine["who"] == self.model_name, "label"]))

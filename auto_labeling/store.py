@@ -14,13 +14,14 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['KINDS', 'SCHEMA_VERSION', 'MIGRATIONS', 'encode_label', 'encode_labels', 'label_classes', 'LabelStore']
+__all__ = ['KINDS', 'SCHEMA_VERSION', 'MIGRATIONS', 'encode_label', 'encode_labels', 'label_classes', 'LabelStore',
+           'position_ids', 'id_positions']
 
 # %% ../nbs/03_store.ipynb #eaad5e83
 KINDS = ("human", "model", "pseudo", "consensus")
@@ -124,7 +125,7 @@ class _Postgres:
 
     def __init__(self, url: str, timeout: float):
         try:
-            import psycopg  # noqa: F401
+            import psycopg  # noqa: F401  (fail here, with the install hint)
         except ImportError:
             raise ImportError("a PostgreSQL store needs psycopg: pip install 'auto_labeling[postgres]'") from None
         self.url, self.timeout = url, timeout
@@ -678,6 +679,24 @@ def _item_ids(item_ids, name: str) -> list[str]:
         else:
             raise TypeError(f"{name} must be non-empty strings or integers; got {v!r}")
     return out
+
+
+def position_ids(positions, item_ids=None) -> list[str]:
+    "Store item ids of pool positions: `item_ids[position]`, or the position itself in decimal."
+    positions = np.asarray(positions, dtype=np.intp)
+    if item_ids is None:
+        return [str(p) for p in positions.tolist()]
+    if len(positions) and positions.max() >= len(item_ids):
+        raise ValueError(f"pool position {positions.max()} has no item id; item_ids has {len(item_ids)}")
+    return [str(i) for i in np.asarray(item_ids, dtype=object)[positions].tolist()]
+
+
+def id_positions(ids, n_pool: int, item_ids=None) -> dict:
+    "`{item id: pool position}` for those of `ids` that name an item of a pool of `n_pool` (the inverse of position_ids)."
+    if item_ids is None:
+        return {k: int(k) for k in ids if k.isdigit() and int(k) < n_pool}
+    where = {str(k): i for i, k in enumerate(np.asarray(item_ids, dtype=object)[:n_pool].tolist())}
+    return {k: where[k] for k in ids if k in where}
 
 
 def _frame(rows) -> pd.DataFrame:

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import copy
-from typing import Callable
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin

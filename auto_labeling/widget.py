@@ -10,43 +10,35 @@ import io
 import threading
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from .core import QueryResult, as_pool, is_fitted
-from .store import LabelStore, encode_label
+from .pre_annotation import IMAGE_SUFFIXES, as_rgb_array, load_rgb
+from .store import LabelStore, encode_label, id_positions, position_ids
 
 TASKS = ("classification", "multilabel", "boxes", "spans")
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 
 # %% auto #0
-__all__ = ['TASKS', 'IMAGE_SUFFIXES', 'to_png', 'is_image_item', 'without_event_children', 'LabelingSession']
+__all__ = ['TASKS', 'to_png', 'is_image_item', 'without_event_children', 'LabelingSession']
 
 # %% ../nbs/12_widget.ipynb #62541cec
 def to_png(item, size: int | None = None) -> bytes:
     "PNG bytes of an image path, array or PIL image (upscaled with nearest pixels to about `size` wide)."
     from PIL import Image
     if isinstance(item, (str, Path)):
-        with Image.open(item) as im:
-            im.load()
-            img = im.copy()
+        a = load_rgb(item)                                 # the same reader as pre-annotation: 16-bit, RGBA, ...
     elif isinstance(item, np.ndarray):
         a = item
         if a.ndim == 1 and int(np.sqrt(a.size)) ** 2 == a.size:          # a flattened square image (digits)
             a = a.reshape(int(np.sqrt(a.size)), -1)
-        if a.ndim not in (2, 3):
-            raise TypeError(f"an image array must be 2-D (gray) or 3-D (RGB/RGBA); got shape {a.shape}")
-        if a.dtype != np.uint8:
-            lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
-            a = ((a - lo) / (hi - lo or 1) * 255).astype(np.uint8)
-        img = Image.fromarray(a)
+        a = as_rgb_array(a)
     elif isinstance(item, Image.Image):
-        img = item
+        a = np.asarray(item.convert("RGB"))
     else:
         raise TypeError(f"cannot show a {type(item).__name__} as an image; use a path, an array or a PIL image")
-    if img.mode not in ("RGB", "RGBA", "L"):
-        img = img.convert("RGB")
+    img = Image.fromarray(a)
     if size and img.width < size:
         k = max(1, size // img.width)
         img = img.resize((img.width * k, img.height * k), Image.NEAREST)
@@ -99,8 +91,7 @@ class LabelingSession:
             raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
         self.learner, self.store, self.classes, self.task = learner, store, classes, task
         self.pool = pool
-        self.items = items if items is not None else (pool if learner is None or learner.featurize is not None
-                                                      or not isinstance(pool, np.ndarray) else pool)
+        self.items = pool if items is None else items
         self.batch_size, self.annotator, self.budget = batch_size, annotator, budget
         self.image_width, self.background = image_width, background
         self.round, self.position = 0, 0
@@ -117,18 +108,16 @@ class LabelingSession:
         self._next_round()
 
     # --- state ---------------------------------------------------------------------------------
+    @property
+    def _item_ids(self):
+        return None if self.learner is None else self.learner.item_ids
+
     def _ids(self, positions) -> list[str]:
-        if self.learner is not None:
-            return self.learner._ids(np.asarray(positions, dtype=np.intp))
-        return [str(p) for p in positions]
+        return position_ids(positions, self._item_ids)
 
     def labeled_positions(self) -> set[int]:
         "Pool positions with a current human label in the store (anyone's)."
-        labels = self.store.labels("human")
-        if self.learner is not None and self.learner.item_ids is not None:
-            where = {str(k): i for i, k in enumerate(self.learner.item_ids.tolist())}
-            return {where[k] for k in labels if k in where}
-        return {int(k) for k in labels if k.isdigit()}
+        return set(id_positions(self.store.labels("human"), len(self.items), self._item_ids).values())
 
     @property
     def current(self) -> int | None:

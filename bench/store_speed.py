@@ -11,7 +11,6 @@ PostgreSQL runs on a throw-away local server started from Debian's package (as i
     .venv/bin/python bench/store_speed.py --n 100000      # quicker
 """
 import argparse
-import os
 import sqlite3
 import statistics
 import sys
@@ -45,24 +44,33 @@ def bare_rows(ids, labels):
     return [(None, str(i), str(l), "human", "annotator-1", None, 0, 0.0) for i, l in zip(ids.tolist(), labels.tolist())]
 
 
+def timed_batches(insert_batch, rows, batch, read_all):
+    "Seconds to insert `rows` batch by batch (one transaction each), and to read them all back."
+    t0 = time.perf_counter()
+    for i in range(0, len(rows), batch):
+        insert_batch(rows[i:i + batch])
+    add_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    got = read_all()
+    read_s = time.perf_counter() - t0
+    assert len(got) == len(rows)
+    return add_s, read_s
+
+
 def floor_sqlite(path, ids, labels, batch):
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL"); con.execute("PRAGMA synchronous=FULL")
     con.execute("CREATE TABLE bare (event_id TEXT, item_id TEXT, label TEXT, kind TEXT, who TEXT, confidence REAL, "
                 "round INTEGER, created_at REAL)")
-    rows = bare_rows(ids, labels)
-    t0 = time.perf_counter()
-    for i in range(0, len(rows), batch):
+
+    def insert(chunk):
         con.execute("BEGIN")
-        con.executemany("INSERT INTO bare VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows[i:i + batch])
+        con.executemany("INSERT INTO bare VALUES (?, ?, ?, ?, ?, ?, ?, ?)", chunk)
         con.execute("COMMIT")
-    add_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    got = con.execute("SELECT * FROM bare").fetchall()
-    read_s = time.perf_counter() - t0
-    assert len(got) == len(rows)
+
+    out = timed_batches(insert, bare_rows(ids, labels), batch, lambda: con.execute("SELECT * FROM bare").fetchall())
     con.close()
-    return add_s, read_s
+    return out
 
 
 def floor_postgres(url, ids, labels, batch):
@@ -71,19 +79,15 @@ def floor_postgres(url, ids, labels, batch):
     con.execute("CREATE TABLE bare (event_id TEXT, item_id TEXT, label TEXT, kind TEXT, who TEXT, "
                 "confidence DOUBLE PRECISION, round INTEGER, created_at DOUBLE PRECISION)")
     con.commit()
-    rows = bare_rows(ids, labels)
-    t0 = time.perf_counter()
-    for i in range(0, len(rows), batch):
+
+    def insert(chunk):
         with con.cursor() as cur:
-            cur.executemany("INSERT INTO bare VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows[i:i + batch])
+            cur.executemany("INSERT INTO bare VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", chunk)
         con.commit()
-    add_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    got = con.execute("SELECT * FROM bare").fetchall()
-    read_s = time.perf_counter() - t0
-    assert len(got) == len(rows)
+
+    out = timed_batches(insert, bare_rows(ids, labels), batch, lambda: con.execute("SELECT * FROM bare").fetchall())
     con.close()
-    return add_s, read_s
+    return out
 
 
 def main():

@@ -7,9 +7,7 @@ to an SQLite LabelStore (WAL, synchronous=FULL) before the next item is rendered
 
     .venv/bin/python bench/widget_latency.py
 """
-import statistics
 import tempfile
-import time
 
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer

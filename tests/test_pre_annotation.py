@@ -3,12 +3,10 @@ import json
 import zipfile
 from pathlib import Path
 
-import numpy as np
-import pytest
 from pycocotools.coco import COCO
 
 from auto_labeling import LabelStore
-from auto_labeling.formats import Annotation, read_coco, to_coco
+from auto_labeling.formats import read_coco, to_coco
 from auto_labeling.pre_annotation import PreAnnotator, iter_image_paths, make_shapes_dataset
 
 GOLDEN = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "cvat-golden"

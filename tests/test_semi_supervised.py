@@ -1,6 +1,5 @@
 """Semi-supervised learning on the learner's pool types, with and without sample weights, and into a store."""
 import numpy as np
-import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 

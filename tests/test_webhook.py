@@ -11,7 +11,6 @@ import urllib.error
 import urllib.request
 
 import numpy as np
-import pytest
 
 from auto_labeling import LabelStore
 from auto_labeling.label_studio import LabelStudioClient, choices_result, parse_label_config, text_classification_config

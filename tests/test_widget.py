@@ -1,10 +1,7 @@
 """The labeling widget, driven programmatically (buttons, keys, box submissions) and in a real browser."""
-import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
