@@ -17,6 +17,7 @@ def reqs(key):
 extras = {"torch": reqs("torch_requirements"), "vision": reqs("vision_requirements"),
           "postgres": reqs("postgres_requirements"), "distributed": reqs("distributed_requirements"),
           "label-studio": reqs("label_studio_requirements"), "widget": reqs("widget_requirements"),
+          "cvat": reqs("cvat_requirements"), "embeddings": reqs("embeddings_requirements"),
           "dev": reqs("dev_requirements")}
 extras["all"] = sorted({r for group in extras.values() for r in group})
 
