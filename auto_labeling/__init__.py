@@ -18,11 +18,13 @@ from .store import KINDS, LabelStore
 from .quality import QualityControl
 from .semi_supervised import CoTrainer, PseudoLabels, SelfTrainer
 from .label_studio import LabelStudioClient
+from .cvat import CVATClient
 from .widget import LabelingSession
 from .formats import Annotation
 from .pre_annotation import PreAnnotator
 from .learner import ActiveLearner
 from .simulation import LearningCurves, plot_curves, simulate
+from .pipeline import AutoLabelingPipeline, CostModel, PipelineResults
 
 
 def __getattr__(name):

@@ -80,6 +80,10 @@ def main(argv=None) -> int:
     sim.add_argument("--batch-size", type=int, default=10)
     sim.add_argument("--out", default="simulation_output")
     sim.add_argument("--no-progress", action="store_true")
+    run = sub.add_parser("run", help="run an AutoLabelingPipeline from a YAML config (model, data, tool, budget, "
+                                      "target); writes the results JSON and plot the config names")
+    run.add_argument("--config", required=True, help="a pipeline.yaml (see the pipeline chapter for its sections)")
+    run.add_argument("--no-progress", action="store_true")
     exp = sub.add_parser("export", help="write a label-store version (or the current labels) to a file or folder")
     exp.add_argument("--store", default="labels.sqlite", help="an SQLite file or a postgresql:// URL")
     exp.add_argument("--version", help="a saved version (default: the current labels)")
@@ -120,6 +124,12 @@ def main(argv=None) -> int:
                     raise ValueError(f"--budget ({args.budget}) is smaller than one batch (--batch-size {args.batch_size})")
                 run_demo(args.out, args.seeds, args.budget, args.batch_size, progress=not args.no_progress,
                          strategies=names)
+            elif args.command == "run":
+                from auto_labeling.pipeline import run_config
+                if not Path(args.config).is_file():
+                    raise ValueError(f"no config file at {args.config}")
+                results = run_config(args.config, progress=not args.no_progress)
+                print(results)
             elif args.command == "export":
                 from auto_labeling.store import LabelStore
                 if not str(args.store).startswith("postgres") and not Path(args.store).exists():

@@ -500,6 +500,22 @@ class LabelStore:
         with self._read() as conn:
             return int(self._q(conn, "SELECT coalesce(max(seq), 0) FROM al_events").fetchone()[0])
 
+    # --- run state ----------------------------------------------------------------------------
+    def put_state(self, key: str, value) -> None:
+        "Keep a JSON-able value (a pipeline's rounds, its pending batch) beside the labels, durably, under `key`."
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"key must be a non-empty string; got {key!r}")
+        text = json.dumps(value)
+        with self._write() as conn:
+            self._q(conn, "DELETE FROM al_meta WHERE key = ?", ("state:" + key,))
+            self._q(conn, "INSERT INTO al_meta (key, value) VALUES (?, ?)", ("state:" + key, text))
+
+    def get_state(self, key: str, default=None):
+        "The value last kept under `key` with `put_state`, or `default`."
+        with self._read() as conn:
+            text = self._meta(conn, "state:" + key)
+        return default if text is None else json.loads(text)
+
     def history(self, item_id=None, who: str | None = None, kind: str | Sequence[str] | None = None) -> pd.DataFrame:
         "Every event, oldest first, optionally for one item / annotator / kind."
         where, params = [], []

@@ -102,6 +102,8 @@ class LabelingSession:
         self.rounds: list[dict] = []
         self._trainer: threading.Thread | None = None
         self.latencies: list[float] = []
+        self._suggestions: dict = {}
+        self._suggested_version = None                      # set by _suggest; a session resumed at its budget has none
         if learner is not None:
             learner.sync(pool)                              # resume: the store's labels are the labeled set
         self._build()

@@ -1,0 +1,193 @@
+"""AutoLabelingPipeline end to end: a crash mid-run resumes, the CLI runs a config, the widget and a real Label Studio
+answer later and the same loop collects them."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from auto_labeling import LabelStore
+from auto_labeling.pipeline import AutoLabelingPipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+RUN = textwrap.dedent("""
+    import sys, numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+    from auto_labeling.pipeline import AutoLabelingPipeline
+    X, y = load_digits(return_X_y=True); X = X / 16.0
+    p = AutoLabelingPipeline(LogisticRegression(max_iter=300), store=sys.argv[1], random_state=0)
+    p.configure(batch_size=10, max_iterations=int(sys.argv[2]), random_baseline=False, patience=None)
+    r = p.run(unlabeled_data=(X[:1200], y[:1200]), validation_data=(X[1200:], y[1200:]), progress=False)
+    print("DONE", r.labels_used, r.stopped_by, len(r.rounds), flush=True)
+""")
+
+
+def test_a_run_killed_mid_round_resumes_where_it_stopped_and_buys_no_label_twice(tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(RUN)
+    store = tmp_path / "run.sqlite"
+    proc = subprocess.Popen([PYTHON, str(script), str(store), "40"], cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:                     # kill -9 once a few rounds are stored
+        time.sleep(0.2)
+        if store.exists():
+            try:
+                rounds = LabelStore(str(store)).get_state("pipeline", {"rounds": []})["rounds"]
+            except Exception:
+                continue
+            if len(rounds) >= 5:
+                break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    killed_at = len(LabelStore(str(store)).labels("human"))
+    assert 30 <= killed_at < 400, killed_at
+    out = subprocess.run([PYTHON, str(script), str(store), "40"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    done = out.stdout.split("DONE")[1].split()
+    labels_used, stopped_by, n_rounds = int(done[0]), done[1], int(done[2])
+    assert stopped_by == "max_iterations" and n_rounds == 41
+    assert labels_used == 400                              # 40 rounds x 10: nothing bought twice, nothing skipped
+    s = LabelStore(str(store))
+    assert len(s.labels("human")) == 400
+    assert s.history(kind="human")["item_id"].is_unique      # every item labeled exactly once
+    rounds = s.get_state("pipeline")["rounds"]
+    assert [r["round"] for r in rounds] == list(range(41)) and rounds[-1]["n_labels"] == 400
+
+
+def test_cli_run_config_and_its_errors(tmp_path):
+    import yaml
+    cfg = tmp_path / "pipeline.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "model": {"class": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 500}},
+        "data": {"dataset": "digits", "test_size": 0.25, "n_initial": 20},
+        "pipeline": {"active_learning": "uncertainty", "labeling_tool": "simulated", "random_state": 0,
+                     "store": str(tmp_path / "run.sqlite")},
+        "configure": {"batch_size": 20, "confidence_threshold": 0.95, "max_iterations": 15},
+        "run": {"target_accuracy": 0.93},
+        "output": {"json": str(tmp_path / "results.json"), "plot": str(tmp_path / "results.png")}}))
+    exe = Path(PYTHON).parent / "auto-label"
+    out = subprocess.run([str(exe), "run", "--config", str(cfg), "--no-progress"], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert res["stopped_by"] == "target_accuracy" and res["accuracy"] >= 0.93
+    assert res["baseline"] == "measured" and res["labels_random"] > res["labels_used"]
+    assert (tmp_path / "results.png").stat().st_size > 10_000
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: {class: sklearn.linear_model.LogisticRegression}\ndata: {dataset: digits}\n"
+                   "configure: {batch_size: 100, budget: 50}\n")
+    out = subprocess.run([str(exe), "run", "--config", str(bad)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stderr.strip().count("\n") == 0 and "smaller than one batch" in out.stderr
+    out = subprocess.run([str(exe), "run", "--config", str(tmp_path / "missing.yaml")], capture_output=True, text=True)
+    assert out.returncode == 2 and "no config file" in out.stderr
+
+
+def test_widget_rounds_are_the_pipelines_rounds(tmp_path, digits):
+    X, y = digits
+    store = tmp_path / "w.sqlite"
+    p = AutoLabelingPipeline(LogisticRegression(max_iter=500), labeling_tool="widget", store=store, random_state=0,
+                             classes=list(range(10)))
+    p.configure(batch_size=8, max_iterations=2, random_baseline=False)
+    data = dict(labeled_data=(X[:20], y[:20]), unlabeled_data=X[20:600], validation_data=(X[1200:], y[1200:]),
+                progress=False)
+    r = p.run(**data)
+    assert r.stopped_by == "waiting_for_labels" and r.labels_used == 20
+    session = p.tool.session
+    pending = LabelStore(str(store)).get_state("pipeline")["pending"]["positions"]
+    assert session.queue == pending and len(pending) == 8
+    for pos in list(session.queue):                        # a person clicks the right class for each item
+        session.submit(int(y[20 + pos]))
+    assert session.current is None                         # the widget stops after the pipeline's batch
+    r = p.run(**data)                                      # collects the batch, retrains, sends the next one
+    assert r.labels_used == 28 and list(r.rounds["round"]) == [0, 1] and r.stopped_by == "waiting_for_labels"
+    assert r.rounds["n_confirmed"].iloc[1] >= 0
+    assert session.queue != pending and len(session.queue) == 8 and not set(session.queue) & set(pending)
+
+
+def test_label_studio_answers_later_and_a_restarted_pipeline_collects(label_studio, tmp_path, digits):
+    from auto_labeling.label_studio import LabelStudioClient, choices_result
+    X, y = digits
+    ys = y.astype(str)
+    texts = [f"digit image {i}" for i in range(len(X))]
+    store = tmp_path / "ls.sqlite"
+
+    def pipeline():
+        p = AutoLabelingPipeline(LogisticRegression(max_iter=500), labeling_tool="label_studio", store=store,
+                                 url=label_studio.url, api_key=label_studio.token, classes=[str(c) for c in range(10)],
+                                 project_title="pipeline test", random_state=0)
+        return p.configure(batch_size=10, max_iterations=2, random_baseline=False)
+
+    data = dict(labeled_data=(X[:30], ys[:30]), unlabeled_data=X[30:500], items=texts[30:500],
+                validation_data=(X[1200:], ys[1200:]), progress=False)
+    r = pipeline().run(**data)
+    assert r.stopped_by == "waiting_for_labels"
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    project_id = LabelStore(str(store)).get_state("tool")["project_id"]
+    tasks = client.task_ids_by_item(project_id)
+    assert len(tasks) == 10
+    assert all(t["data"]["text"].startswith("digit image") for t in client.export_annotations(project_id, "JSON"))
+    control = client.controls(project_id)[0]
+    for item, task_id in tasks.items():                    # the annotators answer in Label Studio
+        client.sdk.annotations.create(id=task_id, result=choices_result(control, ys[30 + int(item)]))
+    r = pipeline().run(**data)                             # a new process would do exactly this
+    assert r.labels_used == 40 and list(r.rounds["round"]) == [0, 1]
+    assert r.stopped_by == "waiting_for_labels"
+    assert len(client.task_ids_by_item(project_id)) == 20  # the next batch went to the same project
+    s = LabelStore(str(store))
+    assert len(s.labels("human")) == 10 and set(s.labels("human").values()) <= {str(c) for c in range(10)}
+
+
+def test_cvat_review_rounds_are_collected_only_when_the_job_is_completed(tmp_path):
+    "The pipeline against the CVAT test double (real cvat-sdk underneath): a batch becomes a task; untouched tasks "
+    "teach nothing; a completed job's boxes become the items' classes."
+    from cvat_sdk.api_client import models
+    from cvat_double import CVATDouble
+    from auto_labeling.cvat import CVATClient
+    golden = ROOT.parent / "shared" / "reference" / "cvat-golden"
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4))
+    y = np.where(X[:, 0] > 0, "cat", "dog")
+    paths = []
+    for i in range(40):
+        q = tmp_path / f"pool_{i:02d}.png"
+        q.write_bytes((golden / f"img_{i % 3}.png").read_bytes())
+        paths.append(str(q))
+    with CVATDouble({"admin": "pw-1234"}) as double:
+        client = CVATClient(double.url, ("admin", "pw-1234"), status_check_period=0.02, progress=False,
+                            cache_dir=tmp_path / "cache")
+
+        def pipeline():
+            p = AutoLabelingPipeline(LogisticRegression(), labeling_tool="cvat", store=tmp_path / "c.sqlite",
+                                     client=client, classes=["cat", "dog"], random_state=0)
+            return p.configure(batch_size=4, max_iterations=1, random_baseline=False)
+
+        data = dict(labeled_data=(X[:6], y[:6]), unlabeled_data=X[6:], items=paths[6:], progress=False)
+        r = pipeline().run(**data)
+        assert r.stopped_by == "waiting_for_labels"
+        (task_id, names), = LabelStore(str(tmp_path / "c.sqlite")).get_state("tool")["tasks"].items()
+        r = pipeline().run(**data)                         # nothing reviewed yet: nothing learned, still waiting
+        assert r.stopped_by == "waiting_for_labels" and r.labels_used == 6
+        task = client.sdk.tasks.retrieve(int(task_id))
+        label_ids = {l.name: l.id for l in task.get_labels()}
+        frames = {n: k for k, n in enumerate(client.frame_names(int(task_id)))}
+        shapes = [models.LabeledShapeRequest(type="rectangle", frame=frames[name], label_id=label_ids[y[6 + int(item)]],
+                                             points=[5.0, 5.0, 40.0, 40.0]) for name, item in names.items()]
+        from cvat_sdk.core.proxies.annotations import AnnotationUpdateAction
+        task.update_annotations(models.PatchedLabeledDataRequest(shapes=shapes), action=AnnotationUpdateAction.CREATE)
+        for job in task.get_jobs():                        # the reviewer marks the job done
+            client.sdk.jobs.retrieve(job.id).update(models.PatchedJobWriteRequest(state="completed"))
+        r = pipeline().run(**data)
+        assert r.stopped_by == "max_iterations" and r.labels_used == 10
+        stored = LabelStore(str(tmp_path / "c.sqlite")).labels("human")
+        assert stored == {str(int(item)): y[6 + int(item)] for item in names.values()}
