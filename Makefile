@@ -90,6 +90,8 @@ bench: $(VENV)/.all
 	$(BIN)/python bench/widget_latency.py
 	$(BIN)/python bench/pre_annotation.py
 	$(BIN)/python bench/scale_out.py
+	$(BIN)/python bench/pipeline_cost.py
+	$(BIN)/python bench/performance_table.py
 
 clean:
 	rm -rf $(VENV) $(LS_VENV) demo_output .pytest_cache

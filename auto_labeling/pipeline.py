@@ -389,8 +389,13 @@ class AutoLabelingPipeline:
                   budget: int | None = None, patience: int | None = 3, stable_kappa: float = 0.99,
                   min_delta: float | None = None, monitor_size: int = 2000, wait_timeout: float = 0.0,
                   poll_interval: float = 5.0, random_baseline: bool = True, baseline_seeds: int = 3,
-                  cold_start: str | None = "diversity", min_pseudo_accuracy: float = 0.9) -> "AutoLabelingPipeline":
+                  cold_start: str | None = "diversity", min_pseudo_accuracy: float = 0.9,
+                  metric: str = "accuracy") -> "AutoLabelingPipeline":
         "Set the loop's knobs (all optional); returns the pipeline so calls chain."
+        from sklearn.metrics import get_scorer_names
+        if metric not in get_scorer_names():
+            raise ValueError(f"metric must be a scikit-learn scorer name such as 'accuracy', 'balanced_accuracy' or "
+                             f"'f1_macro'; got {metric!r}")
         batch_size = _check_count(batch_size, "batch_size", allow_none=False)
         budget = _check_count(budget, "budget")
         if budget is not None and budget < batch_size:
@@ -410,7 +415,8 @@ class AutoLabelingPipeline:
                            wait_timeout=float(wait_timeout), poll_interval=float(poll_interval),
                            random_baseline=bool(random_baseline),
                            baseline_seeds=_check_count(baseline_seeds, "baseline_seeds"), cold_start=cold_start,
-                           min_pseudo_accuracy=check_threshold(min_pseudo_accuracy, "min_pseudo_accuracy"))
+                           min_pseudo_accuracy=check_threshold(min_pseudo_accuracy, "min_pseudo_accuracy"),
+                           metric=metric)
         return self
 
     @property
@@ -632,19 +638,22 @@ AutoLabelingPipeline._confirmed = _confirmed
 
 # %% ../nbs/19_pipeline.ipynb #9fd79514
 def _accuracy(self) -> float:
+    "The configured metric (accuracy by default) on the validation set, else cross-validated on the human labels."
     from sklearn.base import clone
+    from sklearn.metrics import get_scorer
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     if not is_fitted(self.model):
         return float("nan")
+    metric = self.config["metric"]
     if self.validation is not None:
-        return self.learner.score(*self.validation)
+        return float(get_scorer(metric)(self.model, *self.validation))
     X, y = self.learner.X_labeled, self.learner.y_labeled
     counts = pd.Series(y).value_counts()
     folds = int(min(5, counts.min())) if len(counts) > 1 else 0
     if folds < 2:
         return float("nan")
     cv = StratifiedKFold(folds, shuffle=True, random_state=0)
-    return float(np.mean(cross_val_score(clone(self.model), X, y, cv=cv)))
+    return float(np.mean(cross_val_score(clone(self.model), X, y, cv=cv, scoring=metric)))
 
 
 def _record(self, round_no: int, n_confirmed: int, n_scored: int, t0: float) -> dict:
@@ -707,39 +716,47 @@ AutoLabelingPipeline._save = _save
 
 # %% ../nbs/19_pipeline.ipynb #040f9dda
 def random_curve(model, pool, oracle, steps, X0=None, y0=None, validation=None, seeds: int = 3,
-                 random_state: int | None = 0) -> pd.DataFrame:
-    "Mean accuracy of `model` refit on nested random subsets of the pool (labels from `oracle`) at each step."
+                 random_state: int | None = 0, metric: str = "accuracy", stop_at: float | None = None) -> pd.DataFrame:
+    """Mean accuracy (or `metric`) over `seeds` of `model` refit on nested random subsets of the pool (labels from
+    `oracle`) at each label count in `steps`; stops after the first step whose mean reaches `stop_at`."""
     from sklearn.base import clone
+    from sklearn.metrics import get_scorer
     from sklearn.model_selection import StratifiedKFold, cross_val_score
-    rows = []
     n0 = 0 if y0 is None else len(y0)
-    for seed in range(seeds):
-        order = np.random.default_rng(None if random_state is None else random_state + 1000 + seed).permutation(len(pool))
-        for n in steps:
-            take = order[:max(0, int(n) - n0)]
-            X = pool.features(np.sort(take)) if len(take) else None
-            y = oracle[np.sort(take)]
+    orders = [np.random.default_rng(None if random_state is None else random_state + 1000 + seed).permutation(len(pool))
+              for seed in range(seeds)]
+    rows = []
+    for n in steps:
+        accs = []
+        for order in orders:
+            take = np.sort(order[:max(0, int(n) - n0)])
+            X = pool.features(take) if len(take) else None
+            y = oracle[take]
             if X0 is not None:
                 X = X0 if X is None else np.concatenate([X0, X])
                 y = np.concatenate([y0, y])
             if X is None or len(set(y.tolist())) < 2:
-                rows.append((seed, int(n), float("nan")))
+                accs.append(float("nan"))
                 continue
             m = clone(model)
             if validation is not None:
-                acc = float(np.mean(m.fit(X, y).predict(validation[0]) == validation[1]))
+                accs.append(float(get_scorer(metric)(m.fit(X, y), *validation)))
             else:
                 folds = int(min(5, pd.Series(y).value_counts().min()))
-                acc = float("nan") if folds < 2 else float(np.mean(cross_val_score(
-                    m, X, y, cv=StratifiedKFold(folds, shuffle=True, random_state=0))))
-            rows.append((seed, int(n), acc))
-    df = pd.DataFrame(rows, columns=["seed", "n_labels", "accuracy"])
-    return df.groupby("n_labels", as_index=False)["accuracy"].mean()
+                accs.append(float("nan") if folds < 2 else float(np.mean(cross_val_score(
+                    m, X, y, cv=StratifiedKFold(folds, shuffle=True, random_state=0), scoring=metric))))
+        mean = float(np.nanmean(accs)) if not all(a != a for a in accs) else float("nan")
+        rows.append((int(n), mean))
+        if stop_at is not None and mean == mean and mean >= stop_at - 1e-12:
+            break
+    return pd.DataFrame(rows, columns=["n_labels", "accuracy"])
 
 
 def _results(self, rounds, stopped, target) -> PipelineResults:
     table = pd.DataFrame(rounds)
     evaluation = "validation" if self.validation is not None else "cross-validation on the human labels"
+    if self.config["metric"] != "accuracy":
+        evaluation = f"{self.config['metric']}, {evaluation}"
     res = PipelineResults(table, stopped, target, cost_model=self.cost_model, evaluation=evaluation)
     used, final = res.labels_used, res.accuracy
     c = self.config
@@ -749,9 +766,10 @@ def _results(self, rounds, stopped, target) -> PipelineResults:
         while n < limit:
             n = min(limit, int(math.ceil(n * 1.25)))
             steps.append(n)
-        curve = random_curve(self.model, self._pool, self._oracle, steps, *self._seed, self.validation,
-                             seeds=c["baseline_seeds"], random_state=self.random_state)
         reference = target if target is not None and final >= target else final   # what was asked, or what we got
+        curve = random_curve(self.model, self._pool, self._oracle, steps, *self._seed, self.validation,
+                             seeds=c["baseline_seeds"], random_state=self.random_state, metric=c["metric"],
+                             stop_at=reference)
         hit = curve[curve["accuracy"] >= reference - 1e-12]
         res.random_curve, res.baseline = curve, "measured"
         res.labels_random = float(hit["n_labels"].min()) if len(hit) else float(limit)
