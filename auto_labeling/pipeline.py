@@ -85,6 +85,7 @@ class PipelineResults:
     baseline: str = "estimated"                      # "measured" or "estimated"
     cost_model: CostModel = field(default_factory=CostModel)
     evaluation: str = "validation"
+    seconds_per_label: float | None = None           # measured by the tool (widget clicks, Label Studio lead times)
 
     @property
     def accuracy(self) -> float:
@@ -105,10 +106,17 @@ class PipelineResults:
         return self.cost_report()["saving_fraction"]
 
     def cost_report(self, traditional_budget: float | None = None) -> dict:
+        "Dollars and hours, traditional vs this run; hours use the measured seconds per label when the tool gave them."
+        import dataclasses
         labels_random = self.labels_random if self.labels_random is not None else float("nan")
-        out = self.cost_model.report(labels_random, self.labels_used, self.n_confirmed,
-                                     int(self.rounds["n_scored"].sum()) if len(self.rounds) else 0, traditional_budget)
+        model = self.cost_model
+        if self.seconds_per_label is not None:
+            model = dataclasses.replace(model, seconds_per_label=float(self.seconds_per_label))
+        out = model.report(labels_random, self.labels_used, self.n_confirmed,
+                           int(self.rounds["n_scored"].sum()) if len(self.rounds) else 0, traditional_budget)
         out["baseline"] = self.baseline
+        out["seconds_per_label"] = model.seconds_per_label
+        out["seconds_per_label_source"] = "measured" if self.seconds_per_label is not None else "cost model"
         return out
 
     def __repr__(self) -> str:
@@ -184,6 +192,10 @@ class _Tool:
     def restore(self, state: dict) -> None:
         pass
 
+    def seconds_per_label(self, store: LabelStore) -> float | None:
+        "Median seconds a person spent per label, when the tool can tell (None: use the cost model's)."
+        return None
+
 
 class _Simulated(_Tool):
     name, asynchronous = "simulated", False
@@ -230,7 +242,15 @@ class _LabelStudio(_Tool):
         return self.destination.request_labels(batch)
 
     def collect(self, store):
-        return self.client.pull_annotations(self._project(), store)
+        added = self.client.pull_annotations(self._project(), store)
+        if added:                                          # Label Studio times each annotation: keep the lead times
+            self.lead_times = [float(a["lead_time"]) for t in self.client.export_annotations(self._project(), "JSON")
+                               for a in t.get("annotations", []) if a.get("lead_time") and not a.get("was_cancelled")]
+        return added
+
+    def seconds_per_label(self, store):
+        times = getattr(self, "lead_times", None)
+        return float(np.median(times)) if times else None
 
     def state(self):
         return {"project_id": self.project_id}
@@ -298,6 +318,14 @@ class _CVAT(_Tool):
 class _Widget(_Tool):
     "The notebook widget: the pipeline's batch is the widget's round; the answers go straight to the store."
     name = "widget"
+
+    def seconds_per_label(self, store):
+        "Median gap between one person's consecutive clicks (gaps over 5 minutes are breaks, not labeling)."
+        h = store.history(who=self._options.get("annotator", "me"), kind="human")
+        seconds = np.sort(np.array([t.timestamp() for t in h["created_at"]], dtype=float))
+        gaps = np.diff(seconds) if len(seconds) > 1 else np.zeros(0)
+        gaps = gaps[gaps <= 300]
+        return float(np.median(gaps)) if len(gaps) else None
 
     def __init__(self, pipeline, options):
         self._pipeline, self._options, self.session = pipeline, options, None
@@ -757,7 +785,8 @@ def _results(self, rounds, stopped, target) -> PipelineResults:
     evaluation = "validation" if self.validation is not None else "cross-validation on the human labels"
     if self.config["metric"] != "accuracy":
         evaluation = f"{self.config['metric']}, {evaluation}"
-    res = PipelineResults(table, stopped, target, cost_model=self.cost_model, evaluation=evaluation)
+    res = PipelineResults(table, stopped, target, cost_model=self.cost_model, evaluation=evaluation,
+                          seconds_per_label=None if self.tool is None else self.tool.seconds_per_label(self.store))
     used, final = res.labels_used, res.accuracy
     c = self.config
     if self.labeling_tool == "simulated" and c["random_baseline"] and final == final and used > 0:

@@ -107,11 +107,14 @@ def test_widget_rounds_are_the_pipelines_rounds(tmp_path, digits):
     pending = LabelStore(str(store)).get_state("pipeline")["pending"]["positions"]
     assert session.queue == pending and len(pending) == 8
     for pos in list(session.queue):                        # a person clicks the right class for each item
+        time.sleep(0.2)                                    # (a fast one)
         session.submit(int(y[20 + pos]))
     assert session.current is None                         # the widget stops after the pipeline's batch
     r = p.run(**data)                                      # collects the batch, retrains, sends the next one
     assert r.labels_used == 28 and list(r.rounds["round"]) == [0, 1] and r.stopped_by == "waiting_for_labels"
     assert r.rounds["n_confirmed"].iloc[1] >= 0
+    assert 0.15 <= r.seconds_per_label <= 5, r.seconds_per_label   # measured from the clicks' stored times
+    assert r.cost_report()["seconds_per_label_source"] == "measured"
     assert session.queue != pending and len(session.queue) == 8 and not set(session.queue) & set(pending)
 
 
@@ -138,12 +141,15 @@ def test_label_studio_answers_later_and_a_restarted_pipeline_collects(label_stud
     assert len(tasks) == 10
     assert all(t["data"]["text"].startswith("digit image") for t in client.export_annotations(project_id, "JSON"))
     control = client.controls(project_id)[0]
-    for item, task_id in tasks.items():                    # the annotators answer in Label Studio
-        client.sdk.annotations.create(id=task_id, result=choices_result(control, ys[30 + int(item)]))
+    for k, (item, task_id) in enumerate(tasks.items()):   # the annotators answer in Label Studio (which times them)
+        client.sdk.annotations.create(id=task_id, result=choices_result(control, ys[30 + int(item)]),
+                                      lead_time=10.0 + k)
     r = pipeline().run(**data)                             # a new process would do exactly this
     assert r.labels_used == 40 and list(r.rounds["round"]) == [0, 1]
     assert r.stopped_by == "waiting_for_labels"
     assert len(client.task_ids_by_item(project_id)) == 20  # the next batch went to the same project
+    assert r.seconds_per_label == 14.5                     # the median of Label Studio's lead times 10..19 s
+    assert r.cost_report()["seconds_per_label_source"] == "measured"
     s = LabelStore(str(store))
     assert len(s.labels("human")) == 10 and set(s.labels("human").values()) <= {str(c) for c in range(10)}
 
