@@ -19,6 +19,8 @@ from .quality import QualityControl
 from .semi_supervised import CoTrainer, PseudoLabels, SelfTrainer
 from .label_studio import LabelStudioClient
 from .cvat import CVATClient
+from .datasets import load_digits_images, load_newsgroups, load_sms_spam
+from .embeddings import ImageEmbedder, TextEmbedder, embed_images, embed_texts, imagenet_top_k
 from .widget import LabelingSession
 from .formats import Annotation
 from .pre_annotation import PreAnnotator

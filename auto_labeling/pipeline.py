@@ -802,6 +802,8 @@ def _results(self, rounds, stopped, target) -> PipelineResults:
         hit = curve[curve["accuracy"] >= reference - 1e-12]
         res.random_curve, res.baseline = curve, "measured"
         res.labels_random = float(hit["n_labels"].min()) if len(hit) else float(limit)
+        if not len(hit):                                   # random never got there: the saving is a lower bound
+            res.baseline = f"measured; random never reached it within {limit} labels, so this is a lower bound"
     else:
         res.labels_random = used / ESTIMATED_FRACTION_OF_RANDOM if used else None
     return res
