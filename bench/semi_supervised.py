@@ -48,10 +48,10 @@ def part1(Xp, yp, Xt, yt, seeds):
                 rows.append((budget, name, "ours: SelfTrainer", hist["test_accuracy"].iloc[-1]))
                 stc = SelfTrainingClassifier(clone(model)).fit(Xp, y_semi)
                 rows.append((budget, name, "sklearn SelfTrainingClassifier", stc.score(Xt, yt)))
-                # diagnostic ceiling: the model fit on every pool item, labeled by the best graph (LabelSpreading knn)
+                # diagnostic: the model fit on every pool item, labeled by the best graph (LabelSpreading knn)
                 spread = LabelSpreading(kernel="knn").fit(Xp, y_semi).transduction_.copy()
                 spread[lab] = yp[lab]
-                rows.append((budget, name, "ceiling: model fit on LabelSpreading(knn)'s labels for the whole pool",
+                rows.append((budget, name, "diagnostic: model fit on LabelSpreading(knn)'s labels for the whole pool",
                              clone(model).fit(Xp, spread).score(Xt, yt)))
             rows.append((budget, "(no model)", "sklearn LabelSpreading (rbf, default)",
                          LabelSpreading().fit(Xp, y_semi).score(Xt, yt)))
