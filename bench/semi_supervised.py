@@ -2,7 +2,7 @@
 
 1. Accuracy with 50 and 100 random human labels, for LogisticRegression and an RBF SVC:
    supervised only | ours: SelfTrainer (10 rounds) | scikit-learn SelfTrainingClassifier (defaults) |
-   scikit-learn LabelSpreading (defaults: rbf kernel; and the knn kernel) | a diagnostic ceiling: the same model fit
+   scikit-learn LabelSpreading (defaults: rbf kernel; and the knn kernel) | a diagnostic: the same model fit
    on the whole pool labeled by LabelSpreading(knn) (what any self-training of that model can hope for).
 2. Co-training on two views (left and right halves of each 8x8 image), 50 and 100 labels: each view alone,
    both views concatenated (supervised), and our CoTrainer.
