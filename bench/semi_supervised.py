@@ -3,7 +3,7 @@
 1. Accuracy with 50 and 100 random human labels, for LogisticRegression and an RBF SVC:
    supervised only | ours: SelfTrainer (10 rounds) | scikit-learn SelfTrainingClassifier (defaults) |
    scikit-learn LabelSpreading (defaults: rbf kernel; and the knn kernel) | a diagnostic: the same model fit
-   on the whole pool labeled by LabelSpreading(knn) (what any self-training of that model can hope for).
+   on the whole pool labeled by LabelSpreading(knn) (a reference for what self-training of that model might reach).
 2. Co-training on two views (left and right halves of each 8x8 image), 50 and 100 labels: each view alone,
    both views concatenated (supervised), and our CoTrainer.
 3. Active + semi-supervised: labels needed to reach 98% of the full-data accuracy for
