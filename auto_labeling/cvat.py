@@ -556,13 +556,7 @@ class CVATClient:
             label = [{k: v for k, v in d.items() if k != "score"} for d in a.box_dicts()]
             digest = hashlib.sha1(json.dumps(label, sort_keys=True).encode()).hexdigest()[:12]
             rows.append((item, label, who_by_frame.get(frame, "cvat"), f"cvat:{task_id}:{frame}:{digest}"))
-        added = 0
-        for who in sorted({r[2] for r in rows}):
-            batch = [r for r in rows if r[2] == who]
-            store.add_items([r[0] for r in batch])
-            added += store.add_many([r[0] for r in batch], [r[1] for r in batch], who=who, kind="human",
-                                    event_ids=[r[3] for r in batch])
-        return added
+        return store.add_pulled(rows)
 
     # --- auto-annotation inside CVAT's tooling ----------------------------------------------------
     def annotate_task(self, task_id: int, model, clear_existing: bool = False, conf_threshold: float | None = None):

@@ -520,7 +520,8 @@ class LabelStudioClient:
         return data
 
     def pull_annotations(self, project_id: int | None = None, store: LabelStore | None = None, control: str | None = None) -> int:
-        "Every annotation of the project into `store` (kind human, who = the user's email); returns how many were new."
+        """Every annotation of the project into `store` (kind human, who = the user's email); returns how many were new.
+        Label Studio's timing of each annotation (its `lead_time`, seconds) is kept in `self.lead_times`."""
         project_id = self._pid(project_id)
         if store is None:
             raise ValueError("pull_annotations needs store=")
@@ -528,8 +529,7 @@ class LabelStudioClient:
         ctl = controls[0] if control is None else next((c for c in controls if c.name == control), None)
         if ctl is None:
             raise ValueError(f"control {control!r} is not in the project's config ({[c.name for c in controls]})")
-        users = {}
-        items, labels, whos, events = [], [], [], []
+        users, events, self.lead_times = {}, [], []
         for task in self.export_annotations(project_id, "JSON"):
             item = task.get("data", {}).get("item_id")
             if item is None:
@@ -537,14 +537,10 @@ class LabelStudioClient:
             for ann in task.get("annotations", []):
                 event = annotation_event(ann, item, ctl, users, self)
                 if event is not None:
-                    items.append(event[0]); labels.append(event[1]); whos.append(event[2]); events.append(event[3])
-        added = 0
-        for who in sorted(set(whos)):                            # one batch per annotator (who is per batch)
-            k = [i for i, w in enumerate(whos) if w == who]
-            store.add_items([items[i] for i in k])
-            added += store.add_many([items[i] for i in k], [labels[i] for i in k], who=who, kind="human",
-                                    event_ids=[events[i] for i in k])
-        return added
+                    events.append(event)
+                    if ann.get("lead_time"):                     # seconds Label Studio timed the annotator
+                        self.lead_times.append(float(ann["lead_time"]))
+        return store.add_pulled(events)
 
     def user_email(self, user_id, cache: dict) -> str:
         if user_id not in cache:

@@ -24,7 +24,8 @@ from .store import LabelStore, encode_label, id_positions, position_ids
 
 # %% auto #0
 __all__ = ['ESTIMATED_FRACTION_OF_RANDOM', 'STOP_REASONS', 'HIST_BINS', 'TOOLS', 'CONFIG_SECTIONS', 'SECRET_KEYS', 'CostModel',
-           'PipelineResults', 'AutoLabelingPipeline', 'run', 'random_curve', 'load_config_data', 'run_config']
+           'PipelineResults', 'AutoLabelingPipeline', 'run', 'evaluate', 'random_curve', 'load_config_data',
+           'run_config']
 
 # %% ../nbs/19_pipeline.ipynb #58c7bae9
 @dataclass
@@ -242,14 +243,11 @@ class _LabelStudio(_Tool):
         return self.destination.request_labels(batch)
 
     def collect(self, store):
-        added = self.client.pull_annotations(self._project(), store)
-        if added:                                          # Label Studio times each annotation: keep the lead times
-            self.lead_times = [float(a["lead_time"]) for t in self.client.export_annotations(self._project(), "JSON")
-                               for a in t.get("annotations", []) if a.get("lead_time") and not a.get("was_cancelled")]
-        return added
+        return self.client.pull_annotations(self._project(), store)
 
     def seconds_per_label(self, store):
-        times = getattr(self, "lead_times", None)
+        "Median of Label Studio's own timing of the annotations the last pull read."
+        times = getattr(self.client, "lead_times", None)
         return float(np.median(times)) if times else None
 
     def state(self):
@@ -290,22 +288,13 @@ class _CVAT(_Tool):
         "Pull the tasks' boxes, and store each item's class (its largest box's label) as a human label."
         scratch = LabelStore(":memory:")
         self._dest().pull(scratch, finished_only=True)          # only jobs people finished: not untouched suggestions
-        rows = scratch.current("human", per="item")
-        items, labels, whos, events = [], [], [], []
-        for r in rows.itertuples():
+        events = []
+        for r in scratch.current("human", per="item").itertuples():
             boxes = r.label if isinstance(r.label, list) else []
-            if not boxes:
-                continue
-            area = [(b["bbox"][2] - b["bbox"][0]) * (b["bbox"][3] - b["bbox"][1]) for b in boxes]
-            items.append(r.item_id); labels.append(boxes[int(np.argmax(area))]["label"])
-            whos.append(r.who); events.append(f"{r.event_id}:class")
-        added = 0
-        for who in sorted(set(whos)):
-            k = [i for i, w in enumerate(whos) if w == who]
-            store.add_items([items[i] for i in k])
-            added += store.add_many([items[i] for i in k], [labels[i] for i in k], who=who, kind="human",
-                                    event_ids=[events[i] for i in k])
-        return added
+            if boxes:
+                area = [(b["bbox"][2] - b["bbox"][0]) * (b["bbox"][3] - b["bbox"][1]) for b in boxes]
+                events.append((r.item_id, boxes[int(np.argmax(area))]["label"], r.who, f"{r.event_id}:class"))
+        return store.add_pulled(events)
 
     def state(self):
         return {"tasks": {str(t): m for t, m in self._dest().tasks.items()}}
@@ -338,13 +327,7 @@ class _Widget(_Tool):
             self.session = LabelingSession(p.learner, p._pool_data, p.store, p.classes, batch_size=max(1, len(batch)),
                                            items=p.items, annotator=self._options.get("annotator", "me"),
                                            budget=done, background=False)
-        s = self.session
-        s.budget = len(s.labeled_positions()) + len(batch)         # the widget stops after this batch
-        s.queue, s.position, s.skipped = [int(i) for i in batch.indices], 0, set()
-        s.round += 1
-        s._n_labeled = len(s.labeled_positions())
-        s._suggestions = {int(i): sug for i, sug in zip(batch.indices, suggestions)}
-        s._show()
+        self.session.show_batch(batch.indices, {int(i): sug for i, sug in zip(batch.indices, suggestions)})
         return None
 
 # %% ../nbs/19_pipeline.ipynb #d4dd8056
@@ -481,7 +464,7 @@ def run(self, labeled_data=None, unlabeled_data=None, target_accuracy: float | N
     self.item_ids = item_ids
     X0, y0 = self._check_labeled(labeled_data, oracle)
     self._seed = (X0, y0)
-    self.validation = self._check_validation(validation_data, pool)
+    self.validation = self._check_validation(validation_data)
     self._setup(X0, y0)
     state = self.store.get_state("pipeline", {"rounds": [], "pending": None})
     if self.tool is not None:
@@ -522,8 +505,7 @@ def _check_labeled(self, labeled_data, oracle):
     else:
         if not (isinstance(labeled_data, tuple) and len(labeled_data) == 2):
             raise TypeError(f"labeled_data must be an (X, y) pair; got {type(labeled_data).__name__}")
-        X0 = labeled_data[0]
-        X0 = np.asarray(X0 if self.featurize is None or isinstance(X0, np.ndarray) else self.featurize(list(X0)))
+        X0 = self._as_features(labeled_data[0])
         y0 = np.asarray(labeled_data[1])
         if y0.ndim != 1 or len(y0) != len(X0):
             raise ValueError(f"labeled_data's y must be 1-D with one label per row; got {y0.shape} for {len(X0)} rows")
@@ -537,14 +519,18 @@ def _check_labeled(self, labeled_data, oracle):
     return X0, y0
 
 
-def _check_validation(self, validation_data, pool):
+def _as_features(self, X) -> np.ndarray:
+    "Rows of features: arrays as they are, items (texts, paths) through `featurize`."
+    return np.asarray(X if self.featurize is None or isinstance(X, np.ndarray) else self.featurize(list(X)))
+
+
+def _check_validation(self, validation_data):
+    "The held-out set as (features, labels), or None."
     if validation_data is None:
         return None
     if not (isinstance(validation_data, tuple) and len(validation_data) == 2):
         raise TypeError(f"validation_data must be an (X, y) pair; got {type(validation_data).__name__}")
-    Xv, yv = validation_data
-    Xv = np.asarray(Xv if self.featurize is None or isinstance(Xv, np.ndarray) else self.featurize(list(Xv)))
-    yv = np.asarray(yv)
+    Xv, yv = self._as_features(validation_data[0]), np.asarray(validation_data[1])
     if len(Xv) != len(yv):
         raise ValueError(f"validation_data has {len(Xv)} rows but {len(yv)} labels")
     return Xv, yv
@@ -582,6 +568,7 @@ def _setup(self, X0, y0) -> None:
 
 AutoLabelingPipeline.run = run
 AutoLabelingPipeline._check_labeled = _check_labeled
+AutoLabelingPipeline._as_features = _as_features
 AutoLabelingPipeline._check_validation = _check_validation
 AutoLabelingPipeline._setup = _setup
 
@@ -664,24 +651,29 @@ AutoLabelingPipeline._n_unlabeled = _n_unlabeled
 AutoLabelingPipeline._wait_for = _wait_for
 AutoLabelingPipeline._confirmed = _confirmed
 
-# %% ../nbs/19_pipeline.ipynb #9fd79514
-def _accuracy(self) -> float:
-    "The configured metric (accuracy by default) on the validation set, else cross-validated on the human labels."
+# %% ../nbs/19_pipeline.ipynb #7379cf4d
+def evaluate(model, X, y, validation=None, metric: str = "accuracy", fitted: bool = False) -> float:
+    """`metric` of `model` on `validation` (fit on X, y first unless `fitted`), else stratified cross-validation on
+    (X, y) with up to 5 folds; nan when a class has fewer than two labels to cross-validate on."""
     from sklearn.base import clone
     from sklearn.metrics import get_scorer
     from sklearn.model_selection import StratifiedKFold, cross_val_score
-    if not is_fitted(self.model):
-        return float("nan")
-    metric = self.config["metric"]
-    if self.validation is not None:
-        return float(get_scorer(metric)(self.model, *self.validation))
-    X, y = self.learner.X_labeled, self.learner.y_labeled
+    if validation is not None:
+        return float(get_scorer(metric)(model if fitted else model.fit(X, y), *validation))
     counts = pd.Series(y).value_counts()
     folds = int(min(5, counts.min())) if len(counts) > 1 else 0
     if folds < 2:
         return float("nan")
     cv = StratifiedKFold(folds, shuffle=True, random_state=0)
-    return float(np.mean(cross_val_score(clone(self.model), X, y, cv=cv, scoring=metric)))
+    return float(np.mean(cross_val_score(clone(model), X, y, cv=cv, scoring=metric)))
+
+
+def _accuracy(self) -> float:
+    "The configured metric (accuracy by default) on the validation set, else cross-validated on the human labels."
+    if not is_fitted(self.model):
+        return float("nan")
+    return evaluate(self.model, self.learner.X_labeled, self.learner.y_labeled, self.validation,
+                    self.config["metric"], fitted=True)
 
 
 def _record(self, round_no: int, n_confirmed: int, n_scored: int, t0: float) -> dict:
@@ -748,8 +740,6 @@ def random_curve(model, pool, oracle, steps, X0=None, y0=None, validation=None, 
     """Mean accuracy (or `metric`) over `seeds` of `model` refit on nested random subsets of the pool (labels from
     `oracle`) at each label count in `steps`; stops after the first step whose mean reaches `stop_at`."""
     from sklearn.base import clone
-    from sklearn.metrics import get_scorer
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
     n0 = 0 if y0 is None else len(y0)
     orders = [np.random.default_rng(None if random_state is None else random_state + 1000 + seed).permutation(len(pool))
               for seed in range(seeds)]
@@ -763,16 +753,8 @@ def random_curve(model, pool, oracle, steps, X0=None, y0=None, validation=None, 
             if X0 is not None:
                 X = X0 if X is None else np.concatenate([X0, X])
                 y = np.concatenate([y0, y])
-            if X is None or len(set(y.tolist())) < 2:
-                accs.append(float("nan"))
-                continue
-            m = clone(model)
-            if validation is not None:
-                accs.append(float(get_scorer(metric)(m.fit(X, y), *validation)))
-            else:
-                folds = int(min(5, pd.Series(y).value_counts().min()))
-                accs.append(float("nan") if folds < 2 else float(np.mean(cross_val_score(
-                    m, X, y, cv=StratifiedKFold(folds, shuffle=True, random_state=0), scoring=metric))))
+            ok = X is not None and len(set(y.tolist())) >= 2
+            accs.append(evaluate(clone(model), X, y, validation, metric) if ok else float("nan"))
         mean = float(np.nanmean(accs)) if not all(a != a for a in accs) else float("nan")
         rows.append((int(n), mean))
         if stop_at is not None and mean == mean and mean >= stop_at - 1e-12:

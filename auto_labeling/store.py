@@ -380,6 +380,18 @@ class LabelStore:
         rows = self._rows(ids, codes, who, kind, confidence, round, event_ids)
         return self._insert(rows, ids, event_ids is not None)
 
+    def add_pulled(self, events, kind: str = "human") -> int:
+        """Labels pulled from a labeling tool, `(item_id, label, who, event_id)` each, several annotators at once: the
+        items are registered and each annotator's labels go in as one durable batch. Returns how many were new."""
+        events = list(events)
+        added = 0
+        for who in sorted({e[2] for e in events}):
+            mine = [e for e in events if e[2] == who]
+            self.add_items([e[0] for e in mine])
+            added += self.add_many([e[0] for e in mine], [e[1] for e in mine], who=who, kind=kind,
+                                   event_ids=[e[3] for e in mine])
+        return added
+
     def retract(self, item_id, *, who: str, kind: str = "human", round: int | None = None,
                 event_id: str | None = None) -> None:
         "Withdraw `who`'s current label on an item: appends a tombstone, so history keeps the old label."

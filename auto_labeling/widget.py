@@ -253,6 +253,17 @@ class LabelingSession:
         else:
             self._show()
 
+    def show_batch(self, positions, suggestions: dict | None = None) -> None:
+        """Show exactly these pool positions as the next round and stop after them: the round a caller picked (the
+        pipeline's batch). `suggestions`: `{position: (label, confidence)}`, else the learner's or stored ones."""
+        self.queue, self.position, self.skipped = [int(p) for p in positions], 0, set()
+        self.round += 1
+        self._n_labeled = len(self.labeled_positions())
+        self.budget = self._n_labeled + len(self.queue)
+        self._budget_bar.max = max(1, self.budget)
+        self._suggestions = self._suggest(self.queue) if suggestions is None else dict(suggestions)
+        self._show()
+
     def handoff(self, tool: str = "label_studio", **options):
         "Send the rest of this round to another labeling destination (Label Studio, CVAT) instead of showing it."
         if self.learner is None:

@@ -247,3 +247,17 @@ def test_not_a_store_and_secrets(tmp_path, postgres_base_url):
     with pytest.raises(ConnectionError) as info:
         LabelStore(f"postgresql://al:s3cret-pw@127.0.0.1:{port + 1 if port < 65535 else port - 1}/nope", timeout=2)
     assert "s3cret-pw" not in str(info.value) and "127.0.0.1" in str(info.value)
+
+
+def test_pulled_labels_of_several_annotators_and_run_state(store_url):
+    "add_pulled: one batch per annotator, items registered, a second pull adds nothing; put/get_state round-trips."
+    store = LabelStore(store_url)
+    events = [("a", "cat", "ann@x", "ls:1"), ("b", "dog", "bob@x", "ls:2"), ("c", "cat", "ann@x", "ls:3")]
+    assert store.add_pulled(events) == 3 and store.add_pulled(events) == 0
+    cur = store.current()
+    assert dict(zip(cur["item_id"], cur["who"])) == {"a": "ann@x", "b": "bob@x", "c": "ann@x"}
+    assert set(store.items()["item_id"]) == {"a", "b", "c"}
+    store.put_state("pipeline", {"rounds": [1, 2], "pending": None})
+    store.put_state("pipeline", {"rounds": [1, 2, 3], "pending": [4]})
+    assert LabelStore(store_url).get_state("pipeline") == {"rounds": [1, 2, 3], "pending": [4]}
+    assert store.get_state("nothing", "default") == "default"
