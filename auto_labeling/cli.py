@@ -80,10 +80,12 @@ def main(argv=None) -> int:
     sim.add_argument("--batch-size", type=int, default=10)
     sim.add_argument("--out", default="simulation_output")
     sim.add_argument("--no-progress", action="store_true")
-    run = sub.add_parser("run", help="run an AutoLabelingPipeline from a YAML config (model, data, tool, budget, "
-                                      "target); writes the results JSON and plot the config names")
-    run.add_argument("--config", required=True, help="a pipeline.yaml (see the pipeline chapter for its sections)")
-    run.add_argument("--no-progress", action="store_true")
+    run_help = ("run an AutoLabelingPipeline from a YAML config (model, data, tool, budget, target); writes the "
+                "results JSON and plot the config names")
+    run = sub.add_parser("run", help=run_help, description=run_help)
+    run.add_argument("--config", required=True, help="a pipeline.yaml with sections model, data, pipeline, configure, "
+                                                     "run, output (see the pipeline chapter)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
     exp = sub.add_parser("export", help="write a label-store version (or the current labels) to a file or folder")
     exp.add_argument("--store", default="labels.sqlite", help="an SQLite file or a postgresql:// URL")
     exp.add_argument("--version", help="a saved version (default: the current labels)")

@@ -91,6 +91,8 @@ def test_cli_run_config_and_its_errors(tmp_path):
     assert out.returncode == 2 and out.stderr.strip().count("\n") == 0 and "smaller than one batch" in out.stderr
     out = subprocess.run([str(exe), "run", "--config", str(tmp_path / "missing.yaml")], capture_output=True, text=True)
     assert out.returncode == 2 and "no config file" in out.stderr
+    out = subprocess.run([str(exe), "run", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "--config" in out.stdout and "YAML" in out.stdout
 
 
 def test_widget_rounds_are_the_pipelines_rounds(tmp_path, digits):
@@ -197,3 +199,18 @@ def test_cvat_review_rounds_are_collected_only_when_the_job_is_completed(tmp_pat
         assert r.stopped_by == "max_iterations" and r.labels_used == 10
         stored = LabelStore(str(tmp_path / "c.sqlite")).labels("human")
         assert stored == {str(int(item)): y[6 + int(item)] for item in names.values()}
+
+
+def test_oracle_argument_plateau_and_pool_exhausted_stops(digits):
+    "The oracle may come as oracle=; an accuracy plateau and an exhausted pool each stop the run and say so."
+    X, y = digits
+    p = AutoLabelingPipeline(LogisticRegression(max_iter=300), random_state=0)
+    p.configure(batch_size=20, max_iterations=30, patience=2, stable_kappa=1.0, min_delta=0.5, random_baseline=False)
+    r = p.run(unlabeled_data=X[:600], oracle=y[:600], validation_data=(X[1200:], y[1200:]), progress=False)
+    assert r.stopped_by == "plateau" and len(r.rounds) == 4       # rounds 0..3: two gains below 0.5 after round 1
+    small = AutoLabelingPipeline(LogisticRegression(max_iter=300), random_state=0)
+    small.configure(batch_size=25, max_iterations=30, patience=None, random_baseline=False)
+    r = small.run(unlabeled_data=(X[:60], y[:60]), validation_data=(X[1200:], y[1200:]), progress=False)
+    assert r.stopped_by == "pool_exhausted" and r.labels_used == 60
+    with pytest.raises(ValueError, match="one label per pool item"):
+        small.run(unlabeled_data=X[:60], oracle=y[:59])
