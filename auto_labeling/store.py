@@ -371,14 +371,16 @@ class LabelStore:
         return self._insert(rows, ids, event_id is not None, want_seq=True)
 
     def add_many(self, item_ids, labels, *, who: str, kind: str = "human", confidence=None, round: int | None = None,
-                 event_ids=None) -> int:
-        "Store a batch of label events in one transaction; returns how many were new (repeated `event_ids` are skipped)."
+                 event_ids=None, state: dict | None = None) -> int:
+        """Store a batch of label events in one transaction; returns how many were new (repeated `event_ids` are
+        skipped). `state={key: value}` is kept (as `put_state` would) in the *same* transaction: labels bought and the
+        run state that records buying them are durable together, or neither is."""
         ids = _item_ids(item_ids, "item_ids")
         codes = encode_labels(labels)
         if len(codes) != len(ids):
             raise ValueError(f"labels must give one label per item id; got {len(codes)} labels for {len(ids)} ids")
         rows = self._rows(ids, codes, who, kind, confidence, round, event_ids)
-        return self._insert(rows, ids, event_ids is not None)
+        return self._insert(rows, ids, event_ids is not None, state=_state_rows(state))
 
     def add_pulled(self, events, kind: str = "human") -> int:
         """Labels pulled from a labeling tool, `(item_id, label, who, event_id)` each, several annotators at once: the
@@ -446,12 +448,15 @@ class LabelStore:
                 raise ValueError(f"label {value!r} has classes outside the project's classes "
                                  f"{self.classes!r}: {bad!r}")
 
-    def _insert(self, rows, ids, idempotent: bool, want_seq: bool = False) -> int:
-        "Write rows in one transaction; returns how many were new (or, with `want_seq`, the one row's seq)."
+    def _insert(self, rows, ids, idempotent: bool, want_seq: bool = False, state=()) -> int:
+        "Write rows (and `state` rows) in one transaction; returns how many were new (or, with `want_seq`, the one row's seq)."
         sql = self._b.sql("INSERT INTO al_events (event_id, item_id, label, kind, who, confidence, round, created_at) "
                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)" + (" ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING" if idempotent else ""))
         try:
             with self._write() as conn:
+                for key, text in state:
+                    self._q(conn, "DELETE FROM al_meta WHERE key = ?", (key,))
+                    self._q(conn, "INSERT INTO al_meta (key, value) VALUES (?, ?)", (key, text))
                 if self.unknown_items == "register":
                     self._insert_items(conn, sorted(set(ids)), [None] * len(set(ids)))
                 if want_seq:
@@ -515,12 +520,11 @@ class LabelStore:
     # --- run state ----------------------------------------------------------------------------
     def put_state(self, key: str, value) -> None:
         "Keep a JSON-able value (a pipeline's rounds, its pending batch) beside the labels, durably, under `key`."
-        if not isinstance(key, str) or not key:
-            raise ValueError(f"key must be a non-empty string; got {key!r}")
-        text = json.dumps(value)
+        rows = _state_rows({key: value})
         with self._write() as conn:
-            self._q(conn, "DELETE FROM al_meta WHERE key = ?", ("state:" + key,))
-            self._q(conn, "INSERT INTO al_meta (key, value) VALUES (?, ?)", ("state:" + key, text))
+            for k, text in rows:
+                self._q(conn, "DELETE FROM al_meta WHERE key = ?", (k,))
+                self._q(conn, "INSERT INTO al_meta (key, value) VALUES (?, ?)", (k, text))
 
     def get_state(self, key: str, default=None):
         "The value last kept under `key` with `put_state`, or `default`."
@@ -571,6 +575,34 @@ class LabelStore:
         "`{item_id: label}` of the current labels per item (the latest annotator's when several labeled it)."
         cur = self.current(kind, per="item", version=version)
         return dict(zip(cur["item_id"], cur["label"]))
+
+    def label_changes(self, since: int = 0, kind: str | Sequence[str] | None = "human") -> tuple[int, dict]:
+        """Items whose current label (per item, as in `labels`) may have changed after event `since`:
+        `(newest seq, {item_id: label, or None when no live label is left})`. Pass the returned seq next time."""
+        kinds = _kinds(kind)
+        kind_sql = "" if kinds is None else f" AND kind IN ({','.join('?' * len(kinds))})"
+        kind_params = [] if kinds is None else kinds
+        with self._read() as conn:
+            top = int(self._q(conn, "SELECT coalesce(max(seq), 0) FROM al_events").fetchone()[0])
+            if top <= since:
+                return top, {}
+            changed = [r[0] for r in self._q(conn, f"SELECT DISTINCT item_id FROM al_events WHERE seq > ? AND seq <= ?"
+                                                    f"{kind_sql}", [since, top] + kind_params).fetchall()]
+            out = {i: None for i in changed}
+            best: dict = {}
+            for start in range(0, len(changed), 500):
+                part = changed[start:start + 500]
+                marks = ",".join("?" * len(part))
+                rows = self._q(conn, f"SELECT e.item_id, e.seq, e.label FROM al_events e JOIN (SELECT max(seq) AS seq "
+                                     f"FROM al_events WHERE item_id IN ({marks}) AND seq <= ?{kind_sql} "
+                                     f"GROUP BY item_id, kind, who) last ON e.seq = last.seq WHERE e.label IS NOT NULL",
+                               part + [top] + kind_params).fetchall()
+                for item, seq, label in rows:
+                    if item not in best or seq > best[item][0]:
+                        best[item] = (seq, label)
+        for item, (_, label) in best.items():
+            out[item] = json.loads(label)
+        return top, out
 
     # --- dataset versions ----------------------------------------------------------------------
     def snapshot(self, name: str, note: str | None = None) -> int:
@@ -678,6 +710,20 @@ class _nolock:
 
     def __exit__(self, *exc):
         return False
+
+
+def _state_rows(state: dict | None) -> list[tuple[str, str]]:
+    "`put_state` rows for `{key: JSON-able value}`: keys are non-empty strings, values are written as JSON."
+    if state is None:
+        return []
+    if not isinstance(state, dict):
+        raise TypeError(f"state must be a dict {{key: JSON-able value}}; got {type(state).__name__}")
+    rows = []
+    for key, value in state.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"key must be a non-empty string; got {key!r}")
+        rows.append(("state:" + key, json.dumps(value)))
+    return rows
 
 
 def _kinds(kind) -> list[str] | None:

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .core import (DEFAULT_CHUNK_SIZE, Pool, QueryResult, as_pool, check_classifier,
-                                check_n_instances, check_random_state, score_pool)
+                                check_n_instances, check_random_state, is_fitted, score_pool)
 
 # %% auto #0
 __all__ = ['ROW_CHUNK', 'UNCERTAINTY_METHODS', 'DISAGREEMENT_MEASURES', 'DIVERSITY_METHODS', 'STRATEGIES', 'least_confident',
@@ -261,7 +261,10 @@ def kmeans_diverse(embeddings, n_instances: int, n_clusters: int | None = None, 
 class Strategy:
     "Base class: `score` the pool once (or return None), then `select` positions from the scores."
     name = "strategy"
-    needs_model = False
+
+    def is_ready(self, model) -> bool:
+        "Whether this strategy can pick now with `model` (else a learner uses its cold start); no model needed here."
+        return True
 
     def score(self, model, pool: Pool, chunk_size: int = DEFAULT_CHUNK_SIZE) -> np.ndarray | None:
         return None
@@ -296,7 +299,10 @@ class RandomSampling(Strategy):
 
 class UncertaintySampling(Strategy):
     "Pick the items the model is least sure of: `method` is 'least_confident', 'margin' or 'entropy'."
-    needs_model = True
+
+    def is_ready(self, model) -> bool:
+        "Uncertainty needs a fitted model with predict_proba."
+        return model is not None and hasattr(model, "predict_proba") and is_fitted(model)
 
     def __init__(self, method: str = "margin"):
         _lookup(UNCERTAINTY_METHODS, method, "method")
@@ -314,7 +320,11 @@ class UncertaintySampling(Strategy):
 # %% ../nbs/01_strategies.ipynb #f30dd1b8
 class QueryByCommittee(Strategy):
     "Pick the items a committee disagrees on most; members are `models`, or `n_members` bagged clones of `model`."
-    needs_model = False
+
+    def is_ready(self, model) -> bool:
+        "Ready once the committee exists: fitted `models` given, or `fit` has trained the members."
+        members = getattr(self, "members_", None) or self.models
+        return members is not None and all(is_fitted(m) for m in members)
 
     def __init__(self, models: Sequence | None = None, disagreement_measure: str = "vote_entropy",
                  model=None, n_members: int = 5, random_state=None):
@@ -337,8 +347,8 @@ class QueryByCommittee(Strategy):
         "(Re)train the committee on labeled data: clones of `models`, or bagged clones of `model`."
         from sklearn.base import clone
         X, y = np.asarray(X), np.asarray(y)
-        if self.models is not None:
-            self.models = [clone(m).fit(X, y) for m in self.models]
+        if self.models is not None:                  # the given members stay as given: clones are trained
+            self.members_ = [clone(m).fit(X, y) for m in self.models]
             return self
         rng = check_random_state(self.random_state)
         by_class = [np.flatnonzero(y == c) for c in np.unique(y)]
@@ -351,7 +361,7 @@ class QueryByCommittee(Strategy):
 
     @property
     def committee(self) -> list:
-        members = self.models if self.models is not None else getattr(self, "members_", None)
+        members = getattr(self, "members_", None) or self.models
         if members is None:
             raise ValueError("the bagged committee is not trained yet; call fit(X_labeled, y_labeled) first "
                              "(ActiveLearner does this when it refits)")
@@ -405,7 +415,10 @@ class DiversitySampling(Strategy):
 
 class UncertaintyDiversitySampling(Strategy):
     "Batch-aware: the `candidates` x `n_instances` most uncertain items, thinned to a diverse batch."
-    needs_model = True
+
+    def is_ready(self, model) -> bool:
+        "Its candidates come from uncertainty: a fitted model with predict_proba."
+        return UncertaintySampling(self.method).is_ready(model)
 
     def __init__(self, method: str = "margin", candidates: int = 10, diversity: str = "kmeans",
                  embed: Callable | None = None):
