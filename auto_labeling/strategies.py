@@ -270,7 +270,8 @@ class Strategy:
         return None
 
     def select(self, scores, pool: Pool, n_instances: int, exclude=None, random_state=None,
-               labeled_features=None) -> np.ndarray:
+               labeled_features=None, model=None) -> np.ndarray:
+        "Positions to label, from this round's `scores`; `labeled_features` and `model` for strategies that need them."
         raise NotImplementedError
 
     def query(self, model=None, unlabeled_pool=None, n_instances: int = 100, exclude=None, random_state=None,
@@ -281,7 +282,7 @@ class Strategy:
         check_n_instances(n_instances, len(pool) - len(ex))
         scores = self.score(model, pool, chunk_size)
         idx = self.select(scores, pool, n_instances, exclude=ex, random_state=random_state,
-                          labeled_features=labeled_features)
+                          labeled_features=labeled_features, model=model)
         return QueryResult(idx, pool.take(idx), None if scores is None else scores[idx], self.name)
 
     def __repr__(self) -> str:
@@ -293,7 +294,7 @@ class RandomSampling(Strategy):
     "Uniform random selection: the baseline that every saving is measured against."
     name = "random"
 
-    def select(self, scores, pool, n_instances, exclude=None, random_state=None, labeled_features=None):
+    def select(self, scores, pool, n_instances, exclude=None, random_state=None, labeled_features=None, model=None):
         return random_indices(len(pool), n_instances, exclude, random_state)
 
 
@@ -314,7 +315,7 @@ class UncertaintySampling(Strategy):
         fn = UNCERTAINTY_METHODS[self.method]
         return score_pool(lambda X: fn(np.asarray(model.predict_proba(X))), pool, chunk_size)
 
-    def select(self, scores, pool, n_instances, exclude=None, random_state=None, labeled_features=None):
+    def select(self, scores, pool, n_instances, exclude=None, random_state=None, labeled_features=None, model=None):
         return top_k(scores, n_instances, exclude, random_state)
 
 # %% ../nbs/01_strategies.ipynb #f30dd1b8
@@ -378,7 +379,7 @@ class QueryByCommittee(Strategy):
         members, fn = self.committee, DISAGREEMENT_MEASURES[self.disagreement_measure]
         return score_pool(lambda X: fn([m.predict_proba(X) for m in members]), pool, chunk_size)
 
-    def select(self, scores, pool, n_instances, exclude=None, random_state=None, labeled_features=None):
+    def select(self, scores, pool, n_instances, exclude=None, random_state=None, labeled_features=None, model=None):
         return top_k(scores, n_instances, exclude, random_state)
 
 # %% ../nbs/01_strategies.ipynb #3ee6ff01
@@ -405,7 +406,7 @@ class DiversitySampling(Strategy):
         self.method, self.n_clusters, self.embed = method, n_clusters, embed
         self.name = f"diversity:{method}"
 
-    def select(self, scores, pool, n_instances, exclude=None, random_state=None, labeled_features=None):
+    def select(self, scores, pool, n_instances, exclude=None, random_state=None, labeled_features=None, model=None):
         E = _embed(self.embed, pool.to_array())
         if self.method == "kmeans":
             return kmeans_diverse(E, n_instances, self.n_clusters, exclude, random_state)
@@ -434,7 +435,7 @@ class UncertaintyDiversitySampling(Strategy):
     def score(self, model, pool, chunk_size=DEFAULT_CHUNK_SIZE):
         return UncertaintySampling(self.method).score(model, pool, chunk_size)
 
-    def select(self, scores, pool, n_instances, exclude=None, random_state=None, labeled_features=None):
+    def select(self, scores, pool, n_instances, exclude=None, random_state=None, labeled_features=None, model=None):
         ex = check_exclude(exclude, len(pool))
         n_cand = min(len(pool) - len(ex), max(n_instances, int(round(self.candidates * n_instances))))
         cand = top_k(scores, n_cand, ex, random_state)
