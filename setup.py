@@ -39,9 +39,6 @@ setuptools.setup(
     entry_points={
         "console_scripts": cfg.get("console_scripts", "").split(),
         "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"],
-        # labeling destinations shipped here; other packages can add theirs to the same group
-        "auto_labeling.destinations": ["label_studio = auto_labeling.label_studio:label_studio_destination",
-                                        "cvat = auto_labeling.cvat:cvat_destination"],
     },
     zip_safe=False,
 )

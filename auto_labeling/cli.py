@@ -127,7 +127,7 @@ def main(argv=None) -> int:
                 run_demo(args.out, args.seeds, args.budget, args.batch_size, progress=not args.no_progress,
                          strategies=names)
             elif args.command == "run":
-                from auto_labeling.pipeline import run_config
+                from auto_labeling.config import run_config
                 if not Path(args.config).is_file():
                     raise ValueError(f"no config file at {args.config}")
                 results = run_config(args.config, progress=not args.no_progress)
@@ -160,15 +160,17 @@ def serve_webhook_command(args) -> int:
     if args.features:
         from sklearn.linear_model import LogisticRegression
         from auto_labeling.learner import ActiveLearner
-        pool = np.load(args.features, mmap_mode="r")
+        from auto_labeling.core import Pool
+        features = np.load(args.features, mmap_mode="r")
         items = Path(args.items).read_text().splitlines() if args.items else None
-        if items is not None and len(items) != len(pool):
-            print(f"--items has {len(items)} lines but --features has {len(pool)} rows", file=sys.stderr)
+        if items is not None and len(items) != len(features):
+            print(f"--items has {len(items)} lines but --features has {len(features)} rows", file=sys.stderr)
             return 2
+        pool = Pool(features, items=items)
         learner = ActiveLearner(LogisticRegression(max_iter=2000), batch_size=args.batch_size, store=store)
     print(f"serving the webhook for project {args.project} on http://{args.host}:{args.port}/webhook", flush=True)
     serve_webhook(client, args.project, store, secret, args.host, args.port, args.public_url, learner, pool,
-                  args.every_n, args.every_s, values=items)
+                  args.every_n, args.every_s)
     return 0
 
 # %% ../nbs/07_cli.ipynb #1b2317d3

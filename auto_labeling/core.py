@@ -285,7 +285,7 @@ class Pool:
                  items: Sequence | None = None, name: str = "unlabeled_pool"):
         self.name = name
         self.featurize = check_callable(featurize, "featurize", allow_none=True,
-                                        what="a function (list of items -> 2-D features)")
+                                        what="callable (a function: list of items -> 2-D features)")
         if isinstance(data, Pool):
             data = data.data
         if featurize is None:
@@ -464,17 +464,20 @@ def score_pool(score_chunk: Callable[[np.ndarray], np.ndarray], pool, chunk_size
 # %% ../nbs/00_core.ipynb #244dbab8
 @dataclass
 class QueryResult:
-    "Pool positions (`indices`), the `items` there, their store `ids`, `scores`, the `strategy`, and model `suggestions`."
+    "Pool positions (`indices`), items, store `ids`, `scores`, the `strategy`, model `suggestions`, `random` draws."
     indices: np.ndarray
     items: Any
     scores: np.ndarray | None = None
     strategy: str = ""
     ids: list | None = None
     suggestions: list | None = None          # one (label, confidence) per item, (None, 0.0) when the model has none
+    random: np.ndarray | None = None         # True for items drawn uniformly at random (the unbiased audit sample)
 
     def __post_init__(self):
         self.indices = np.asarray(self.indices, dtype=np.intp)
-        for field_name in ("ids", "suggestions"):
+        if self.random is not None:
+            self.random = np.asarray(self.random, dtype=bool)
+        for field_name in ("ids", "suggestions", "random"):
             value = getattr(self, field_name)
             if value is not None and len(value) != len(self.indices):
                 raise ValueError(f"{field_name} must give one entry per index; got {len(value)} for {len(self.indices)}")

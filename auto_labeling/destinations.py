@@ -116,7 +116,24 @@ def send(self: SimulatedAnnotator, batch: QueryResult) -> np.ndarray:
 
 # %% ../nbs/02_destinations.ipynb #7e7c15f5
 _DESTINATIONS: dict[str, Callable] = {"simulated": SimulatedAnnotator}
+_BUILT_IN = {"widget": "auto_labeling.widget:widget_tool",
+             "label_studio": "auto_labeling.label_studio:label_studio_tool",
+             "cvat": "auto_labeling.cvat_tool:cvat_tool"}
 ENTRY_POINT_GROUP = "auto_labeling.destinations"
+
+
+def _lazy(target: str) -> Callable:
+    "A factory that imports `module:function` on first call (so a tool's heavy dependencies load only when used)."
+    def factory(**options):
+        import importlib
+        module, name = target.split(":")
+        return getattr(importlib.import_module(module), name)(**options)
+    factory.__name__ = factory.__qualname__ = target.split(":")[1]
+    factory.target = target
+    return factory
+
+
+_DESTINATIONS.update({name: _lazy(target) for name, target in _BUILT_IN.items()})
 
 
 def register_destination(name: str, factory: Callable, replace: bool = False) -> None:

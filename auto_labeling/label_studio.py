@@ -16,15 +16,17 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 
-from .core import QueryResult
+from .core import QueryResult, check_callable
+from .destinations import Collected, LabelingTool
 from .store import LabelStore
 
 # %% auto #0
 __all__ = ['CONTROL_TYPES', 'EXPORT_FORMATS', 'image_classification_config', 'text_classification_config', 'ner_config',
            'object_detection_config', 'Control', 'parse_label_config', 'choices_result', 'rectangles_result',
            'validate_result', 'result_to_label', 'image_size', 'LabelStudioError', 'UploadReport', 'LabelStudioClient',
-           'annotation_event', 'LabelStudioDestination', 'label_studio_destination']
+           'annotation_event', 'LabelStudioTool', 'label_studio_tool']
 
 # %% ../nbs/10_label_studio.ipynb #3925e793
 def _choices(labels) -> str:
@@ -569,45 +571,94 @@ def annotation_event(ann: dict, item_id, control: Control, users: dict, client: 
     return str(item_id), label, who, event_id
 
 # %% ../nbs/10_label_studio.ipynb #39d9060e
-class LabelStudioDestination:
-    "Send a queried batch to a Label Studio project as tasks; labels come back later through the store."
+def _setting(value, env: str):
+    return value if value is not None else os.environ.get(env)
+
+
+class LabelStudioTool(LabelingTool):
+    "A Label Studio project as the loop's labeling tool: batches go up as tasks with predictions; labels are pulled."
 
     name = "label_studio"
 
-    def __init__(self, client: LabelStudioClient, project_id: int, item_ids=None, to_data: Callable | None = None,
-                 predict: Callable | None = None, model_version: str = "auto_labeling", values: Sequence | None = None):
+    def __init__(self, client: LabelStudioClient | None = None, project_id: int | None = None, url: str | None = None,
+                 api_key: str | None = None, project_title: str = "auto_labeling pipeline",
+                 to_data: Callable | None = None, model_version: str = "auto_labeling"):
+        if client is None:
+            url, api_key = _setting(url, "LABEL_STUDIO_URL"), _setting(api_key, "LABEL_STUDIO_API_KEY")
+            missing = [m for m, v in (("url= or LABEL_STUDIO_URL", url), ("api_key= or LABEL_STUDIO_API_KEY", api_key))
+                       if not v]
+            if missing:
+                raise ValueError(f"labeling tool 'label_studio' is not configured: missing {', '.join(missing)}")
+            client = LabelStudioClient(url, api_key)
         if not isinstance(client, LabelStudioClient):
             raise TypeError(f"client must be a LabelStudioClient; got {type(client).__name__}")
-        self.client, self.project_id, self.to_data, self.predict = client, int(project_id), to_data, predict
-        self.item_ids = None if item_ids is None else np.asarray(item_ids, dtype=object)
-        self.model_version, self.values = model_version, values
-        self.control = client.controls(self.project_id)[0]
+        self.client, self.project_id, self.project_title = client, project_id, project_title
+        self.to_data = check_callable(to_data, "to_data", allow_none=True, what="a function (item -> task data value)")
+        self.model_version, self.report, self._control = model_version, None, None
 
-    def request_labels(self, result: QueryResult):
-        "Upload the batch (idempotently); labels are pending, so this returns None."
-        idx = np.asarray(result.indices, dtype=np.intp)
-        ids = [str(i) for i in (idx.tolist() if self.item_ids is None else self.item_ids[idx].tolist())]
-        items = list(result.items) if result.items is not None else [None] * len(idx)
-        preds = self.predict(result.items) if self.predict is not None else [None] * len(idx)
-        tasks = []
-        for k, (item, item_id, pred) in enumerate(zip(items, ids, preds)):
-            if self.values is not None:                       # task data by pool position (an image URL, a text)
-                value = self.values[int(idx[k])]
-            else:
-                value = self.to_data(item) if self.to_data is not None else str(item)
-            task = {"data": {self.control.data_key: value, "item_id": item_id}}
-            if pred is not None:
-                task["predictions"] = [LabelStudioClient._prediction(self.control, pred, None, self.model_version)]
-            tasks.append(task)
-        self.report = self.client.upload_tasks(self.project_id, tasks, progress=False)
-        return None
+    def __repr__(self) -> str:
+        return f"LabelStudioTool(url={self.client.url!r}, project_id={self.project_id!r})"
+
+# %% ../nbs/10_label_studio.ipynb #19dce754
+@patch
+def project(self: LabelStudioTool) -> int:
+    "The project's id (created on first use when none was given)."
+    if self.project_id is None:
+        loop = getattr(self, "loop", None)
+        classes = None if loop is None else loop.classes
+        if not classes:
+            raise ValueError("labeling tool 'label_studio' needs project_id= or a class list to create a project with")
+        shown = loop.pool.display_items([0])[0]
+        images = isinstance(shown, (str, Path)) and Path(str(shown)).suffix.lower() in (".png", ".jpg", ".jpeg")
+        config = (image_classification_config if images else text_classification_config)([str(c) for c in classes])
+        self.project_id = self.client.create_project(self.project_title, config).id
+    return int(self.project_id)
 
 
-def label_studio_destination(client: LabelStudioClient | None = None, project_id: int | None = None, url: str | None = None,
-                             api_key: str | None = None, **options) -> LabelStudioDestination:
-    "Factory behind `tool='label_studio'`: a client (or url + api_key) and a project id."
-    if project_id is None:
-        raise ValueError("tool='label_studio' needs project_id=")
-    if client is None:
-        client = LabelStudioClient(url or "http://localhost:8080", api_key)
-    return LabelStudioDestination(client, project_id, **options)
+@patch
+def control(self: LabelStudioTool) -> Control:
+    "The project's first control tag (read once)."
+    if self._control is None:
+        self._control = self.client.controls(self.project())[0]
+    return self._control
+
+# %% ../nbs/10_label_studio.ipynb #bb844543
+@patch
+def send(self: LabelStudioTool, batch: QueryResult):
+    "Upload the batch as tasks (idempotently) with the model's suggestions as predictions; labels come later: None."
+    control, loop = self.control(), self.loop
+    shown = loop.pool.display_items(batch.indices)
+    preds = [None if label is None else {label: conf} for label, conf in (batch.suggestions or [])] or [None] * len(batch)
+    tasks = []
+    for item, item_id, pred in zip(shown, batch.ids, preds):
+        value = self.to_data(item) if self.to_data is not None else str(item)
+        task = {"data": {control.data_key: value, "item_id": item_id}}
+        if pred is not None:
+            task["predictions"] = [LabelStudioClient._prediction(control, pred, None, self.model_version)]
+        tasks.append(task)
+    self.report = self.client.upload_tasks(self.project(), tasks, progress=False)
+    return None
+
+
+@patch
+def collect(self: LabelStudioTool, store: LabelStore) -> Collected:
+    "Pull the project's annotations into `store`; the median of Label Studio's lead times is the seconds per label."
+    n = self.client.pull_annotations(self.project(), store)
+    times = getattr(self.client, "lead_times", None)
+    return Collected(n, float(np.median(times)) if times else None, "Label Studio lead_time, median" if times else "")
+
+
+@patch
+def state(self: LabelStudioTool) -> dict:
+    return {"project_id": self.project_id}
+
+
+@patch
+def restore(self: LabelStudioTool, state: dict) -> None:
+    if self.project_id is None and state.get("project_id") is not None:
+        self.project_id = int(state["project_id"])
+
+# %% ../nbs/10_label_studio.ipynb #177bde4d
+def label_studio_tool(**options) -> LabelStudioTool:
+    "Factory behind `tool='label_studio'`: a client (or url + api_key, or the LABEL_STUDIO_* environment), a project."
+    return LabelStudioTool(**options)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .core import (DEFAULT_CHUNK_SIZE, as_pool, check_classifier, check_finite, is_fitted,
                                 predict_proba_pool)
-from .store import LabelStore, id_positions, position_ids
+from .store import LabelStore
 
 # %% auto #0
 __all__ = ['RBF_MAX_ITEMS', 'PseudoLabels', 'check_threshold', 'as_labeled', 'SelfTrainer', 'CoTrainer']
@@ -87,7 +87,7 @@ class SelfTrainer:
     def __init__(self, base_model, confidence_threshold: float = 0.9, max_per_class: int | str | None = "balanced",
                  class_thresholds: dict | None = None, graph_agreement: bool = True, n_neighbors: int = 7,
                  n_steps: int = 10, soft_weights: bool = True, store: LabelStore | None = None,
-                 model_name: str | None = None, item_ids=None, graph_max_items: int = 50_000,
+                 model_name: str | None = None, graph_max_items: int = 50_000,
                  chunk_size: int = DEFAULT_CHUNK_SIZE, graph_kernel: str = "auto", gamma: float = 20.0):
         check_classifier(base_model, "base_model", need_fitted=False)
         self.base_model = base_model
@@ -109,7 +109,6 @@ class SelfTrainer:
             raise ValueError(f"graph_kernel must be 'auto', 'rbf' or 'knn'; got {graph_kernel!r}")
         self.graph_kernel, self.gamma = graph_kernel, float(gamma)
         self.model_name = model_name or f"self-training:{type(base_model).__name__}"
-        self.item_ids = None if item_ids is None else np.asarray(item_ids, dtype=object)
         self.labeled_: tuple[np.ndarray, np.ndarray] | None = None
         self.rounds_ = 0
         self.previous_ = None
@@ -144,7 +143,7 @@ class SelfTrainer:
         thresholds = np.array([self.class_thresholds.get(c.item() if hasattr(c, "item") else c, threshold)
                                for c in classes])
         ok = agree & (conf >= thresholds[best])
-        blocked = self._blocked(len(pool), exclude)
+        blocked = self._blocked(pool, exclude)
         ok[blocked] = False
         self.rounds_ += 1
         prior = P.mean(axis=0) / P.mean(axis=0).sum()             # the pool's class mix, as the model sees it
@@ -154,7 +153,7 @@ class SelfTrainer:
                               n_candidates=int(ok.sum()))
         self.previous_ = ((id(pool.data), len(pool)), result.indices, result.labels)
         if self.store is not None:
-            self._write(result)
+            self._write(result, pool)
         return result
 
     def _spread(self, X_pool: np.ndarray, classes: np.ndarray, seeds=None) -> np.ndarray:
@@ -179,8 +178,9 @@ class SelfTrainer:
         dist[:, ls.classes_] = np.nan_to_num(ls.label_distributions_[len(X_l):])
         return dist
 
-    def _blocked(self, n: int, exclude) -> np.ndarray:
+    def _blocked(self, pool, exclude) -> np.ndarray:
         "Positions never pseudo-labeled: `exclude`, and items with a human label in the store."
+        n = len(pool)
         blocked = np.zeros(n, dtype=bool)
         if exclude is not None:
             ex = np.asarray(exclude, dtype=np.intp).ravel()
@@ -189,7 +189,7 @@ class SelfTrainer:
             blocked[ex] = True
         if self.store is not None:
             human = self.store.labels("human")
-            blocked[list(id_positions(human, n, self.item_ids).values())] = True
+            blocked[list(pool.positions_of(list(human)).values())] = True
         return blocked
 
     def _apply_quotas(self, candidates, best, conf, classes, n_pool, cap, prior) -> np.ndarray:
@@ -210,9 +210,9 @@ class SelfTrainer:
     def _n_features(pool) -> int:
         return pool.data.shape[1] if pool.is_array else 0
 
-    def _write(self, result: PseudoLabels) -> None:
+    def _write(self, result: PseudoLabels, pool) -> None:
         "Store this round's pseudo-labels (kind 'pseudo'); retract this model's earlier ones that were dropped."
-        ids = position_ids(result.indices, self.item_ids)
+        ids = pool.ids_at(result.indices)
         mine = self.store.current("pseudo", per="annotator")
         mine = dict(zip(mine.loc[mine["who"] == self.model_name, "item_id"],
                         mine.loc[mine["who"] == self.model_name, "label"]))
@@ -224,6 +224,11 @@ class SelfTrainer:
                                 confidence=np.clip([c for _, _, c in new], 0, 1), round=self.rounds_)
         for item in set(mine) - set(ids):
             self.store.retract(item, who=self.model_name, kind="pseudo", round=self.rounds_)
+
+    def withdraw(self, pool) -> None:
+        "Retract every pseudo-label this model has in the store (while audits say they are not to be trusted)."
+        if self.store is not None:
+            self._write(PseudoLabels(np.empty(0, dtype=np.intp), np.empty(0), np.empty(0)), as_pool(pool))
 
     # --- training -----------------------------------------------------------------------------
     def fit(self, labeled_data, pseudo_labeled_data: PseudoLabels | None = None) -> "SelfTrainer":

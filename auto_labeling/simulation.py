@@ -5,7 +5,6 @@
 # %% ../nbs/06_simulation.ipynb #b8ab622d
 from __future__ import annotations
 
-import copy
 import json
 import numbers
 import os
@@ -15,11 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .core import check_2d, check_finite
+from .core import Pool, check_2d, check_finite, check_int
 from .destinations import SimulatedAnnotator
-from .store import LabelStore
+from .evaluation import random_curve
 from .learner import ActiveLearner, make_strategy
-from .strategies import get_strategy
+from .loop import Loop
+from .store import LabelStore
+from .strategies import RandomSampling, get_strategy
 
 # %% auto #0
 __all__ = ['LearningCurves', 'plot_curves', 'simulate']
@@ -136,7 +137,7 @@ def simulate(model, X, y, strategies=("uncertainty", "random"), X_test=None, y_t
         X_pool, y_pool = X, y
         X_test = check_2d(X_test, "X_test")
         y_test = np.asarray(y_test)
-    seeds = list(range(seeds)) if isinstance(seeds, numbers.Integral) else list(seeds)
+    seeds = list(range(check_int(seeds, "seeds", minimum=1))) if isinstance(seeds, numbers.Integral) else list(seeds)
     if not seeds:
         raise ValueError("seeds must be a positive count or a non-empty list of seeds")
     if isinstance(strategies, dict):
@@ -152,27 +153,44 @@ def simulate(model, X, y, strategies=("uncertainty", "random"), X_test=None, y_t
         raise ValueError(f"need 0 < n_initial ({n_initial}) <= budget ({budget}) <= pool size ({len(X_pool)})")
 
     full_accuracy = float(clone(model).fit(X_pool, y_pool).score(X_test, y_test))
+    pool = Pool(X_pool)
     rows = []
     runs = [(seed, name) for seed in seeds for name in named]
     if store_dir is not None:
         os.makedirs(store_dir, exist_ok=True)
     for seed, name in tqdm(runs, desc="simulate", disable=not progress):
         initial = np.random.default_rng(seed).choice(len(X_pool), size=n_initial, replace=False)
-        strategy = named[name]
-        strategy = strategy if isinstance(strategy, str) else copy.deepcopy(strategy)
+        if _is_random(named[name]):
+            rows += _random_rows(model, pool, y_pool, initial, seed, name, n_initial, batch_size, budget, X_test, y_test)
+            continue
+        strategy = named[name] if isinstance(named[name], str) else clone(named[name], safe=False)
         db = ":memory:" if store_dir is None else os.path.join(os.fspath(store_dir), f"{name}-seed{seed}.sqlite")
         learner = ActiveLearner(clone(model), strategy=strategy, batch_size=batch_size, cold_start=cold_start,
-                                random_state=seed, store=LabelStore(db), **copy.deepcopy(learner_options or {}))
-        annotator = SimulatedAnnotator(y_pool)
+                                random_state=seed, store=LabelStore(db), **dict(learner_options or {}))
+        loop = Loop(learner, pool, SimulatedAnnotator(y_pool), key=f"simulate:{name}:{seed}")
         t0 = time.perf_counter()
         learner.teach(X_pool[initial], y_pool[initial], indices=initial)
-        rows.append((name, seed, learner.n_labeled, learner.score(X_test, y_test), time.perf_counter() - t0))
+        rows.append((name, seed, learner.n_labeled, learner.accuracy(X_test, y_test), time.perf_counter() - t0))
         while learner.n_labeled < budget:
             t0 = time.perf_counter()
-            batch = learner.query(X_pool, n_instances=min(batch_size, budget - learner.n_labeled))
-            learner.send_to_labeling(batch, tool=annotator)
-            rows.append((name, seed, learner.n_labeled, learner.score(X_test, y_test), time.perf_counter() - t0))
+            loop.step(n_instances=min(batch_size, budget - learner.n_labeled))
+            rows.append((name, seed, learner.n_labeled, learner.accuracy(X_test, y_test), time.perf_counter() - t0))
     records = pd.DataFrame(rows, columns=["strategy", "seed", "n_labels", "accuracy", "seconds"])
     settings = dict(model=repr(model), n_pool=len(X_pool), n_test=len(X_test), n_initial=n_initial,
                     batch_size=batch_size, budget=budget, seeds=seeds, strategies=list(named))
     return LearningCurves(records, full_accuracy, settings)
+
+# %% ../nbs/06_simulation.ipynb #d2c02dd9
+def _is_random(strategy) -> bool:
+    return strategy == "random" or isinstance(strategy, RandomSampling)
+
+
+def _random_rows(model, pool, y_pool, initial, seed, name, n_initial, batch_size, budget, X_test, y_test) -> list:
+    "Random sampling's rows for one seed: the initial set, then a random order of the rest, scored at each batch."
+    rest = np.setdiff1d(np.arange(len(pool)), initial)
+    order = np.concatenate([initial, np.random.default_rng(seed + 10_000).permutation(rest)])
+    steps = list(range(n_initial, budget, batch_size)) + [budget]
+    t0 = time.perf_counter()
+    curve = random_curve(model, pool, y_pool, steps, validation=(X_test, y_test), orders=[order])
+    per_step = (time.perf_counter() - t0) / len(steps)
+    return [(name, seed, int(n), float(a), per_step) for n, a in zip(curve["n_labels"], curve["score"])]

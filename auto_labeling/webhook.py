@@ -14,7 +14,9 @@ from typing import Callable
 
 import numpy as np
 
-from .label_studio import Control, LabelStudioClient, LabelStudioDestination, annotation_event
+from .core import check_int, check_real
+from .label_studio import Control, LabelStudioClient, LabelStudioTool, annotation_event
+from .loop import Loop
 from .store import LabelStore
 
 log = logging.getLogger("auto_labeling.webhook")
@@ -104,14 +106,13 @@ def _store_one(store: LabelStore, item: str, label, who: str, event_id: str) -> 
 
 # %% ../nbs/11_webhook.ipynb #3a7529c3
 class Retrainer:
-    "After `every_n` new labels (or `every_s` seconds after the first), refit, query the next batch and upload it."
+    "After `every_n` new labels (or `every_s` seconds after the first), let the loop collect, refit and send a batch."
 
-    def __init__(self, learner, pool, destination: LabelStudioDestination, every_n: int = 20, every_s: float = 60.0,
-                 batch_size: int | None = None):
-        if every_n < 1 or every_s <= 0:
-            raise ValueError(f"every_n must be >= 1 and every_s > 0; got {every_n!r}, {every_s!r}")
-        self.learner, self.pool, self.destination = learner, pool, destination
-        self.every_n, self.every_s, self.batch_size = int(every_n), float(every_s), batch_size
+    def __init__(self, loop, every_n: int = 20, every_s: float = 60.0, batch_size: int | None = None):
+        self.loop = loop
+        self.every_n = check_int(every_n, "every_n", minimum=1)
+        self.every_s = check_real(every_s, "every_s", low=0, low_open=True)
+        self.batch_size = check_int(batch_size, "batch_size", minimum=1, allow_none=True)
         self.pending, self.first_pending = 0, None
         self.rounds: list[dict] = []
         self.errors: list[str] = []
@@ -141,10 +142,13 @@ class Retrainer:
                 taken, self.pending, self.first_pending = self.pending, 0, None
             try:
                 t0 = time.perf_counter()
-                batch = self.learner.query(self.pool, self.batch_size)      # syncs with the store and refits
-                self.learner.send_to_labeling(batch, tool=self.destination)
-                self.rounds.append({"labels_seen": taken, "n_labeled": self.learner.n_labeled,
-                                    "model_version": self.learner.model_version, "uploaded": len(batch),
+                self.loop.collect()                                 # the store's new labels: refit
+                sent_before = sum(r["sent"] for r in self.loop.stats.values())
+                self.loop.send(n_instances=self.batch_size)        # the next batch, with pre-annotations
+                learner = self.loop.learner
+                self.rounds.append({"labels_seen": taken, "n_labeled": learner.n_labeled,
+                                    "model_version": learner.model_version,
+                                    "uploaded": sum(r["sent"] for r in self.loop.stats.values()) - sent_before,
                                     "seconds": round(time.perf_counter() - t0, 3)})
             except Exception as e:                    # keep serving; the error is visible in `errors`
                 self.errors.append(f"{type(e).__name__}: {e}")
@@ -197,29 +201,19 @@ def register_webhook(client: LabelStudioClient, project_id: int, url: str, secre
 
 def serve_webhook(client: LabelStudioClient, project_id: int, store: LabelStore, secret: str,
                   host: str = "127.0.0.1", port: int = 9090, public_url: str | None = None, learner=None, pool=None,
-                  every_n: int = 20, every_s: float = 60.0, to_data: Callable | None = None, values=None,
-                  block: bool = True):
-    "Register the webhook on the project and serve it; with a learner and pool, retrain and upload debounced."
+                  every_n: int = 20, every_s: float = 60.0, to_data: Callable | None = None, block: bool = True):
+    """Register the webhook on the project and serve it; with a learner and pool (a `Pool` whose `items` are what
+    the tasks show), retrain and upload the next batch through the loop, debounced."""
     control = client.controls(project_id)[0]
     retrainer = None
     if learner is not None:
         if pool is None:
             raise ValueError("serve_webhook with a learner needs the pool it queries")
-        predict = lambda items: _predictions(learner, items)
-        destination = LabelStudioDestination(client, project_id, to_data=to_data, predict=predict, values=values)
-        retrainer = Retrainer(learner, pool, destination, every_n=every_n, every_s=every_s)
+        tool = LabelStudioTool(client, project_id, to_data=to_data)
+        retrainer = Retrainer(Loop(learner, pool, tool, key=f"webhook:{project_id}"), every_n=every_n, every_s=every_s)
     app = make_webhook_app(store, secret, control, client, retrainer.notify if retrainer else None)
     server = WebhookServer(app, host, port)
     register_webhook(client, project_id, (public_url or server.url) + "/webhook", secret)
     if not block:
         return server.start(), retrainer
     server._server.run()
-
-
-def _predictions(learner, items):
-    "The learner's class probabilities as `{class: p}` pre-annotations (None before the first fit)."
-    from auto_labeling.core import is_fitted
-    if not is_fitted(learner.model):
-        return [None] * len(items)
-    P = learner.predict_proba(items if learner.featurize is not None else np.asarray(items))
-    return [{str(c): float(p) for c, p in zip(learner.model.classes_, row)} for row in P]

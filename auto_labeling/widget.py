@@ -14,14 +14,15 @@ from typing import Sequence
 
 import numpy as np
 
-from .core import QueryResult, as_pool, is_fitted
+from .core import Pool, QueryResult, as_pool, is_fitted
+from .destinations import Collected, LabelingTool
 from .pre_annotation import IMAGE_SUFFIXES, as_rgb_array, load_rgb
-from .store import LabelStore, encode_label, id_positions, position_ids
+from .store import LabelStore, encode_label
 
 TASKS = ("classification", "multilabel", "boxes", "spans")
 
 # %% auto #0
-__all__ = ['TASKS', 'to_png', 'is_image_item', 'without_event_children', 'LabelingSession']
+__all__ = ['TASKS', 'to_png', 'is_image_item', 'without_event_children', 'LabelingSession', 'WidgetTool', 'widget_tool']
 
 # %% ../nbs/12_widget.ipynb #62541cec
 def to_png(item, size: int | None = None) -> bytes:
@@ -89,9 +90,14 @@ class LabelingSession:
             raise ValueError(f"task must be one of {list(TASKS)}; got {task!r}")
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
+        if learner is not None and learner.store is not store:
+            raise ValueError("store must be the learner's store (ActiveLearner(..., store=store)): the widget writes "
+                             "the labels the learner trains on")
         self.learner, self.store, self.classes, self.task = learner, store, classes, task
         self.pool = pool
-        self.items = pool if items is None else items
+        if items is None:
+            items = (pool.items if pool.items is not None else pool.data) if isinstance(pool, Pool) else pool
+        self.items = items
         self.batch_size, self.annotator, self.budget = batch_size, annotator, budget
         self.image_width, self.background = image_width, background
         self.round, self.position = 0, 0
@@ -110,16 +116,19 @@ class LabelingSession:
         self._next_round()
 
     # --- state ---------------------------------------------------------------------------------
-    @property
-    def _item_ids(self):
-        return None if self.learner is None else self.learner.item_ids
-
     def _ids(self, positions) -> list[str]:
-        return position_ids(positions, self._item_ids)
+        "Store ids of pool positions: the learner's pool's, or the position itself without a learner."
+        if self.learner is not None:
+            return self.learner.pool.ids_at(positions)
+        return [str(int(p)) for p in positions]
 
     def labeled_positions(self) -> set[int]:
         "Pool positions with a current human label in the store (anyone's)."
-        return set(id_positions(self.store.labels("human"), len(self.items), self._item_ids).values())
+        labels = self.store.labels("human")
+        if self.learner is not None:
+            return set(self.learner.pool.positions_of(list(labels)).values())
+        n = len(self.items)
+        return {int(k) for k in labels if k.isdigit() and int(k) < n}
 
     @property
     def current(self) -> int | None:
@@ -434,3 +443,39 @@ def _as_annotator_image(item):
     if isinstance(item, (str, Path)):
         return Path(item)
     return W.Image(value=to_png(item), format="png")
+
+# %% ../nbs/12_widget.ipynb #216e97ee
+class WidgetTool(LabelingTool):
+    "The notebook widget as the loop's labeling tool: the loop's batch is the session's round."
+
+    name = "widget"
+
+    def __init__(self, annotator: str = "me", task: str = "classification", image_width: int = 224):
+        self.annotator, self.task, self.image_width = annotator, task, image_width
+        self.session: LabelingSession | None = None
+
+    def send(self, batch: QueryResult):
+        "Show the batch in the session (built on the first batch), suggestions pre-selected; labels come later."
+        loop = self.loop
+        if self.session is None:                           # built idle (budget reached), then given our batch
+            self.session = LabelingSession(loop.learner, loop.pool, loop.store, loop.classes,
+                                           batch_size=max(1, len(batch)), task=self.task, annotator=self.annotator,
+                                           budget=loop.learner.n_labeled, image_width=self.image_width,
+                                           background=False)
+        self.session.show_batch(batch.indices, {int(i): sug for i, sug in zip(batch.indices, batch.suggestions or [])})
+        return None
+
+    def collect(self, store: LabelStore) -> Collected:
+        "Nothing to fetch (answers are stored as they are given); the median gap between this person's labels."
+        h = store.history(who=self.annotator, kind="human")
+        seconds = np.sort(np.array([t.timestamp() for t in h["created_at"]], dtype=float))
+        gaps = np.diff(seconds) if len(seconds) > 1 else np.zeros(0)
+        gaps = gaps[gaps <= 300]
+        if not len(gaps):
+            return Collected()
+        return Collected(0, float(np.median(gaps)), "median gap between one person's widget labels")
+
+
+def widget_tool(**options) -> WidgetTool:
+    "Factory behind `labeling_tool='widget'`."
+    return WidgetTool(**options)

@@ -36,7 +36,7 @@ def test_torch_module_in_the_loop(digits):
             learner.send_to_labeling(learner.query(X), tool=annotator)
         assert learner.n_labeled == 80
         assert len(set(learner.labeled_indices.tolist())) == 80
-        assert learner.score(X, y) > 0.6
+        assert learner.accuracy(X, y) > 0.6
 
 
 def test_cli_simulate_and_export(tmp_path):

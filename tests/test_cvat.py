@@ -271,9 +271,7 @@ def test_pre_annotator_runs_inside_cvat_sdk_annotate_task(server):
 # --- from the learner ----------------------------------------------------------------------------
 def test_send_to_labeling_tool_cvat(double, tmp_path):
     from sklearn.linear_model import LogisticRegression
-    from auto_labeling.destinations import available_destinations, register_destination
-    if "cvat" not in available_destinations():          # the entry point is in setup.py; an old install lacks it
-        register_destination("cvat", cvat_destination, replace=True)
+    from auto_labeling.cvat_tool import CVATTool
     rng = np.random.default_rng(0)
     X = rng.normal(size=(30, 4))
     y = (X[:, 0] > 0).astype(int)
@@ -283,23 +281,21 @@ def test_send_to_labeling_tool_cvat(double, tmp_path):
         q = tmp_path / f"pool_{i:02d}.png"
         q.write_bytes(p.read_bytes())
         copies.append(q)
-    learner = ActiveLearner(LogisticRegression(), batch_size=3, X_training=X[:6], y_training=y[:6])
+    store = LabelStore(tmp_path / "l.sqlite")
+    learner = ActiveLearner(LogisticRegression(), batch_size=3, X_training=X[:6], y_training=y[:6], store=store)
     picked = learner.query(X, n_instances=3)
     client = CVATClient(double.url, ("admin", PASSWORD), status_check_period=0.02, progress=False,
                         cache_dir=tmp_path / "c")
     pre = PreAnnotator(YOLO(), confidence_threshold=0.5, model_version="red-box:1", device="cpu")
-    store = LabelStore(tmp_path / "l.sqlite")
     labels = learner.send_to_labeling(samples=picked, tool="cvat", client=client, labels=["cat", "dog"],
-                                      images=copies, predict=pre, store=store)
+                                      images=copies, predict=pre)
     assert labels is None                                   # pending: people label in CVAT
-    dest = learner._destinations["cvat"]
-    assert isinstance(dest, CVATDestination) and dest.report.shapes_added == 3
-    (task_id, names), = dest.tasks.items()
+    (task_id, names), = store.get_state("send_to_labeling:cvat")["tool"]["tasks"].items()
     assert sorted(names.values()) == sorted(str(i) for i in picked.indices)
-    again = cvat_destination(client=client, labels=["cat", "dog"], images=copies)
-    again.request_labels(picked)                            # same batch -> same task, nothing re-sent
-    assert list(again.tasks) == [task_id] and not again.report.uploaded
-    assert dest.pull(store) == 3
+    again = CVATTool(client=client, labels=["cat", "dog"], images=copies)
+    again.send(picked)                                      # same batch -> same task, nothing re-sent
+    assert list(again.tasks) == [int(task_id)] and not again.report.uploaded
+    assert client.pull_annotations(int(task_id), store, item_ids=names) == 3
     assert set(store.current().item_id) == {str(i) for i in picked.indices}
 
 

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from auto_labeling import LabelStore
-from auto_labeling.pipeline import AutoLabelingPipeline
+from auto_labeling import AutoLabelingPipeline, EvaluationSettings, LabelStore, StoppingSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -23,10 +22,11 @@ RUN = textwrap.dedent("""
     import sys, numpy as np
     from sklearn.datasets import load_digits
     from sklearn.linear_model import LogisticRegression
-    from auto_labeling.pipeline import AutoLabelingPipeline
+    from auto_labeling import AutoLabelingPipeline, EvaluationSettings, StoppingSettings
     X, y = load_digits(return_X_y=True); X = X / 16.0
     p = AutoLabelingPipeline(LogisticRegression(max_iter=300), store=sys.argv[1], random_state=0)
-    p.configure(batch_size=10, max_iterations=int(sys.argv[2]), random_baseline=False, patience=None)
+    p.configure(batch_size=10, max_iterations=int(sys.argv[2]), evaluation=EvaluationSettings(random_baseline=False),
+                stopping=StoppingSettings(patience=None))
     r = p.run(unlabeled_data=(X[:1200], y[:1200]), validation_data=(X[1200:], y[1200:]), progress=False)
     print("DONE", r.labels_used, r.stopped_by, len(r.rounds), flush=True)
 """)
@@ -82,7 +82,7 @@ def test_cli_run_config_and_its_errors(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     res = json.loads((tmp_path / "results.json").read_text())
     assert res["stopped_by"] == "target_accuracy" and res["accuracy"] >= 0.93
-    assert res["baseline"] == "measured" and res["labels_random"] > res["labels_used"]
+    assert res["baseline"].startswith("measured") and res["labels_random"] > res["labels_used"]
     assert (tmp_path / "results.png").stat().st_size > 10_000
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: {class: sklearn.linear_model.LogisticRegression}\ndata: {dataset: digits}\n"
@@ -100,13 +100,13 @@ def test_widget_rounds_are_the_pipelines_rounds(tmp_path, digits):
     store = tmp_path / "w.sqlite"
     p = AutoLabelingPipeline(LogisticRegression(max_iter=500), labeling_tool="widget", store=store, random_state=0,
                              classes=list(range(10)))
-    p.configure(batch_size=8, max_iterations=2, random_baseline=False)
+    p.configure(batch_size=8, max_iterations=2, evaluation=EvaluationSettings(random_baseline=False))
     data = dict(labeled_data=(X[:20], y[:20]), unlabeled_data=X[20:600], validation_data=(X[1200:], y[1200:]),
                 progress=False)
     r = p.run(**data)
     assert r.stopped_by == "waiting_for_labels" and r.labels_used == 20
     session = p.tool.session
-    pending = LabelStore(str(store)).get_state("pipeline")["pending"]["positions"]
+    pending = [v[0] for v in LabelStore(str(store)).get_state("pipeline:loop")["outstanding"].values()]
     assert session.queue == pending and len(pending) == 8
     for pos in list(session.queue):                        # a person clicks the right class for each item
         time.sleep(0.2)                                    # (a fast one)
@@ -116,7 +116,7 @@ def test_widget_rounds_are_the_pipelines_rounds(tmp_path, digits):
     assert r.labels_used == 28 and list(r.rounds["round"]) == [0, 1] and r.stopped_by == "waiting_for_labels"
     assert r.rounds["n_confirmed"].iloc[1] >= 0
     assert 0.15 <= r.seconds_per_label <= 5, r.seconds_per_label   # measured from the clicks' stored times
-    assert r.cost_report()["seconds_per_label_source"] == "measured"
+    assert r.cost_report()["seconds_per_label_source"].startswith("measured")
     assert session.queue != pending and len(session.queue) == 8 and not set(session.queue) & set(pending)
 
 
@@ -131,14 +131,14 @@ def test_label_studio_answers_later_and_a_restarted_pipeline_collects(label_stud
         p = AutoLabelingPipeline(LogisticRegression(max_iter=500), labeling_tool="label_studio", store=store,
                                  url=label_studio.url, api_key=label_studio.token, classes=[str(c) for c in range(10)],
                                  project_title="pipeline test", random_state=0)
-        return p.configure(batch_size=10, max_iterations=2, random_baseline=False)
+        return p.configure(batch_size=10, max_iterations=2, evaluation=EvaluationSettings(random_baseline=False))
 
     data = dict(labeled_data=(X[:30], ys[:30]), unlabeled_data=X[30:500], items=texts[30:500],
                 validation_data=(X[1200:], ys[1200:]), progress=False)
     r = pipeline().run(**data)
     assert r.stopped_by == "waiting_for_labels"
     client = LabelStudioClient(label_studio.url, label_studio.token)
-    project_id = LabelStore(str(store)).get_state("tool")["project_id"]
+    project_id = LabelStore(str(store)).get_state("pipeline:loop")["tool"]["project_id"]
     tasks = client.task_ids_by_item(project_id)
     assert len(tasks) == 10
     assert all(t["data"]["text"].startswith("digit image") for t in client.export_annotations(project_id, "JSON"))
@@ -151,7 +151,7 @@ def test_label_studio_answers_later_and_a_restarted_pipeline_collects(label_stud
     assert r.stopped_by == "waiting_for_labels"
     assert len(client.task_ids_by_item(project_id)) == 20  # the next batch went to the same project
     assert r.seconds_per_label == 14.5                     # the median of Label Studio's lead times 10..19 s
-    assert r.cost_report()["seconds_per_label_source"] == "measured"
+    assert r.cost_report()["seconds_per_label_source"].startswith("measured")
     s = LabelStore(str(store))
     assert len(s.labels("human")) == 10 and set(s.labels("human").values()) <= {str(c) for c in range(10)}
 
@@ -178,12 +178,12 @@ def test_cvat_review_rounds_are_collected_only_when_the_job_is_completed(tmp_pat
         def pipeline():
             p = AutoLabelingPipeline(LogisticRegression(), labeling_tool="cvat", store=tmp_path / "c.sqlite",
                                      client=client, classes=["cat", "dog"], random_state=0)
-            return p.configure(batch_size=4, max_iterations=1, random_baseline=False)
+            return p.configure(batch_size=4, max_iterations=1, evaluation=EvaluationSettings(random_baseline=False))
 
         data = dict(labeled_data=(X[:6], y[:6]), unlabeled_data=X[6:], items=paths[6:], progress=False)
         r = pipeline().run(**data)
         assert r.stopped_by == "waiting_for_labels"
-        (task_id, names), = LabelStore(str(tmp_path / "c.sqlite")).get_state("tool")["tasks"].items()
+        (task_id, names), = LabelStore(str(tmp_path / "c.sqlite")).get_state("pipeline:loop")["tool"]["tasks"].items()
         r = pipeline().run(**data)                         # nothing reviewed yet: nothing learned, still waiting
         assert r.stopped_by == "waiting_for_labels" and r.labels_used == 6
         task = client.sdk.tasks.retrieve(int(task_id))
@@ -205,11 +205,13 @@ def test_oracle_argument_plateau_and_pool_exhausted_stops(digits):
     "The oracle may come as oracle=; an accuracy plateau and an exhausted pool each stop the run and say so."
     X, y = digits
     p = AutoLabelingPipeline(LogisticRegression(max_iter=300), random_state=0)
-    p.configure(batch_size=20, max_iterations=30, patience=2, stable_kappa=1.0, min_delta=0.5, random_baseline=False)
+    p.configure(batch_size=20, max_iterations=30, stopping=StoppingSettings(patience=2, stable_kappa=1.0, min_delta=0.5),
+                evaluation=EvaluationSettings(random_baseline=False))
     r = p.run(unlabeled_data=X[:600], oracle=y[:600], validation_data=(X[1200:], y[1200:]), progress=False)
     assert r.stopped_by == "plateau" and len(r.rounds) == 4       # rounds 0..3: two gains below 0.5 after round 1
     small = AutoLabelingPipeline(LogisticRegression(max_iter=300), random_state=0)
-    small.configure(batch_size=25, max_iterations=30, patience=None, random_baseline=False)
+    small.configure(batch_size=25, max_iterations=30, stopping=StoppingSettings(patience=None),
+                    evaluation=EvaluationSettings(random_baseline=False))
     r = small.run(unlabeled_data=(X[:60], y[:60]), validation_data=(X[1200:], y[1200:]), progress=False)
     assert r.stopped_by == "pool_exhausted" and r.labels_used == 60
     with pytest.raises(ValueError, match="one label per pool item"):

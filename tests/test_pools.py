@@ -77,4 +77,4 @@ def test_items_pool_with_featurize_through_the_learner():
         assert [texts[i] for i in batch.indices] == batch.items
         learner.send_to_labeling(batch, tool=annotator)
     assert learner.n_labeled == 50
-    assert learner.score(texts, y) > 0.9
+    assert learner.accuracy(texts, y) > 0.9

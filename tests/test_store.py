@@ -230,7 +230,7 @@ def test_learner_on_either_backend(store_url, digits):
     batch = resumed.query(X)
     assert resumed.n_labeled == 30 and set(resumed.labeled_indices) == set(learner.labeled_indices)
     assert not set(batch.indices) & set(learner.labeled_indices)
-    assert LabelStore(store_url).current()["round"].tolist() == [0] * 10 + [1] * 10 + [2] * 10
+    assert LabelStore(store_url).current()["round"].tolist() == [1] * 10 + [2] * 10 + [3] * 10   # the loop's rounds
 
 
 def test_not_a_store_and_secrets(tmp_path, postgres_base_url):
