@@ -20,8 +20,9 @@ from fastcore.basics import patch
 
 from .core import as_item_ids, check_choice, check_int, check_real, check_text
 from .store_schema import (EVENT_COLUMNS, KINDS, V1_TO_V2, PostgresBackend, SQLiteBackend,
-                                        check_confidences, encode_label, encode_labels, events_frame, kind_filter,
-                                        label_classes, label_decoder, redact_url, schema_v1, state_rows)
+                                        check_confidences, create_or_upgrade, encode_label, encode_labels,
+                                        events_frame, kind_filter, label_classes, label_decoder, redact_url,
+                                        state_rows)
 
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'MIGRATIONS', 'LabelStore', 'position_ids', 'id_positions']
@@ -33,7 +34,11 @@ SCHEMA_VERSION = 2
 MIGRATIONS: dict[int, list[str]] = {1: V1_TO_V2}
 
 class LabelStore:
-    "Durable, append-only label events in one SQLite file (default) or a PostgreSQL database (`postgresql://` URL)."
+    """Durable, append-only label events in one SQLite file (default) or a PostgreSQL database (`postgresql://` URL).
+
+    One class of about 450 lines with its methods (chapters `03_store`, `03b_store_versions`), on purpose: every method
+    is one transaction on the connections it owns, and each write keeps the same invariant (the current labels match
+    the history); split into several classes, each would need that machinery and that invariant again."""
 
     def __init__(self, path="labels.sqlite", classes: Sequence | None = None, unknown_items: str = "error",
                  timeout: float = 60.0):
@@ -92,25 +97,6 @@ class LabelStore:
         "`'sqlite'` or `'postgresql'`."
         return self._b.name
 
-    def close(self) -> None:
-        "Close every connection this object opened (each thread's)."
-        with self._lock:
-            for conn in self._conns:
-                try:
-                    self._b.close(conn)
-                except Exception:
-                    pass
-            self._conns.clear()
-            self._local = threading.local()
-            if self._b.memory:
-                self._b._shared = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     def __len__(self) -> int:
         "Number of label events stored (tombstones included)."
         with self._read() as conn:
@@ -118,6 +104,31 @@ class LabelStore:
 
     def __repr__(self) -> str:
         return f"LabelStore({self.location!r}, backend={self.backend}, events={len(self)}, classes={self.classes})"
+
+# %% ../nbs/03_store.ipynb #f2099522
+@patch
+def close(self: LabelStore) -> None:
+    "Close every connection this object opened (each thread's)."
+    with self._lock:
+        for conn in self._conns:
+            try:
+                self._b.close(conn)
+            except Exception:
+                pass
+        self._conns.clear()
+        self._local = threading.local()
+        if self._b.memory:
+            self._b._shared = None
+
+
+@patch
+def __enter__(self: LabelStore):
+    return self
+
+
+@patch
+def __exit__(self: LabelStore, *exc):
+    self.close()
 
 # %% ../nbs/03_store.ipynb #c2d27278
 @patch
@@ -140,22 +151,7 @@ def _init_schema(self: LabelStore, classes) -> None:
     with self._write() as conn:
         if isinstance(self._b, PostgresBackend):      # serialize concurrent first opens
             conn.execute("SELECT pg_advisory_xact_lock(7314159)")
-        if "al_meta" not in self._b.table_names(conn):
-            for stmt in schema_v1(self._b):
-                conn.execute(stmt)
-            self._q(conn, "INSERT INTO al_meta (key, value) VALUES (?, ?)", ("schema_version", "1"))
-            self._q(conn, "INSERT INTO al_meta (key, value) VALUES (?, ?)", ("created_at", repr(time.time())))
-        version = int(self._meta(conn, "schema_version"))
-        if version > SCHEMA_VERSION:
-            raise ValueError(f"{self.location!r} has label-store schema v{version}, newer than this auto_labeling "
-                             f"understands (v{SCHEMA_VERSION}); upgrade the package to open it")
-        while version < SCHEMA_VERSION:
-            if version not in MIGRATIONS:
-                raise ValueError(f"no migration from label-store schema v{version} to v{version + 1}")
-            for stmt in MIGRATIONS[version]:
-                conn.execute(stmt)
-            version += 1
-            self._q(conn, "UPDATE al_meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+        create_or_upgrade(self._b, conn, SCHEMA_VERSION, MIGRATIONS, self.location)
         stored = self._meta(conn, "classes")
         if codes is not None:
             classes = [json.loads(c) for c in codes]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -17,7 +18,7 @@ from .core import check_text
 # %% auto #0
 __all__ = ['KINDS', 'EVENT_COLUMNS', 'V1_TO_V2', 'encode_label', 'encode_labels', 'label_classes', 'check_confidences',
            'state_rows', 'kind_filter', 'label_decoder', 'events_frame', 'SQLiteBackend', 'PostgresBackend',
-           'redact_url', 'schema_v1']
+           'redact_url', 'schema_v1', 'create_or_upgrade']
 
 # %% ../nbs/03a_store_schema.ipynb #b3de513d
 KINDS = ("human", "model", "pseudo", "consensus")
@@ -306,3 +307,24 @@ V1_TO_V2 = [
          SELECT item_id, kind, who, seq, label FROM al_events
          WHERE seq IN (SELECT max(seq) FROM al_events GROUP BY item_id, kind, who)""",
 ]
+
+# %% ../nbs/03a_store_schema.ipynb #5368913e
+def create_or_upgrade(b, conn, version: int, migrations: dict, location: str) -> int:
+    "Create the schema (at version 1) in an empty database, then migrate it to `version`; returns the version it had."
+    if "al_meta" not in b.table_names(conn):
+        for stmt in schema_v1(b):
+            conn.execute(stmt)
+        conn.execute(b.sql("INSERT INTO al_meta (key, value) VALUES ('schema_version', '1')"))
+        conn.execute(b.sql("INSERT INTO al_meta (key, value) VALUES ('created_at', ?)"), (repr(time.time()),))
+    found = current = int(conn.execute("SELECT value FROM al_meta WHERE key = 'schema_version'").fetchone()[0])
+    if current > version:
+        raise ValueError(f"{location!r} has label-store schema v{current}, newer than this auto_labeling understands "
+                         f"(v{version}); upgrade the package to open it")
+    while current < version:
+        if current not in migrations:
+            raise ValueError(f"no migration from label-store schema v{current} to v{current + 1}")
+        for stmt in migrations[current]:
+            conn.execute(stmt)
+        current += 1
+        conn.execute(b.sql("UPDATE al_meta SET value = ? WHERE key = 'schema_version'"), (str(current),))
+    return found
