@@ -206,14 +206,16 @@ def test_current_versions_diff_and_exports(store_url, tmp_path):
 
 def test_schema_migrates_forward_and_refuses_newer(store_url, monkeypatch):
     LabelStore(store_url, unknown_items="register").add("a", 1, who="alice")
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(store_module, "MIGRATIONS", {1: ["ALTER TABLE al_items ADD COLUMN note TEXT"]})
+    current = store_module.SCHEMA_VERSION
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setattr(store_module, "MIGRATIONS", {**store_module.MIGRATIONS,
+                                                     current: ["ALTER TABLE al_items ADD COLUMN note TEXT"]})
     upgraded = LabelStore(store_url)
-    assert upgraded.schema_version == 2 and upgraded.labels() == {"a": 1}
+    assert upgraded.schema_version == current + 1 and upgraded.labels() == {"a": 1}
     with upgraded._read() as conn:
         assert conn.execute("SELECT note FROM al_items").fetchall() == [(None,)]
-        assert conn.execute("SELECT value FROM al_meta WHERE key = 'schema_version'").fetchone()[0] == "2"
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 1)
+        assert conn.execute("SELECT value FROM al_meta WHERE key = 'schema_version'").fetchone()[0] == str(current + 1)
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", current)
     with pytest.raises(ValueError, match="newer than this auto_labeling"):
         LabelStore(store_url)
 
@@ -261,3 +263,261 @@ def test_pulled_labels_of_several_annotators_and_run_state(store_url):
     store.put_state("pipeline", {"rounds": [1, 2, 3], "pending": [4]})
     assert LabelStore(store_url).get_state("pipeline") == {"rounds": [1, 2, 3], "pending": [4]}
     assert store.get_state("nothing", "default") == "default"
+
+
+# --- current labels kept on insert (schema v2) -----------------------------------------------------------------------
+def _reference_labels(history: pd.DataFrame, kinds=None) -> dict:
+    "What labels() must be, computed from the history alone: per (item, kind, who) the latest event; per item the newest live one."
+    latest = {}
+    for seq, item, kind, who, label in zip(history["seq"], history["item_id"], history["kind"], history["who"],
+                                           history["label"]):
+        if kinds is None or kind in kinds:
+            latest[(item, kind, who)] = (seq, label)
+    best = {}
+    for (item, _, _), (seq, label) in latest.items():
+        if label is not None and (item not in best or seq > best[item][0]):
+            best[item] = (seq, label)
+    return {item: label for item, (_, label) in best.items()}
+
+
+def _random_writes(store, rng, n_ops):
+    "Adds, batches (an item twice in one batch), retractions and redeliveries over 30 items, 3 annotators, 3 kinds."
+    items = [f"i{k}" for k in range(30)]
+    for op in range(n_ops):
+        who, kind = rng.choice(["ann", "bob", "cy"]), rng.choice(["human", "human", "pseudo", "model"])
+        r = rng.random()
+        if r < 0.4:
+            store.add(rng.choice(items), rng.randrange(5), who=who, kind=kind)
+        elif r < 0.7:
+            batch = [rng.choice(items) for _ in range(rng.randint(1, 6))]
+            store.add_many(batch, [rng.randrange(5) for _ in batch], who=who, kind=kind)
+        elif r < 0.85:
+            store.retract(rng.choice(items), who=who, kind=kind)
+        else:
+            eid = f"ev{rng.randrange(20)}"
+            try:
+                store.add("i0", 1, who="src", event_id=eid)
+            except ValueError:
+                pass
+
+
+def test_current_labels_match_the_history(store_url):
+    "labels(), current() and incremental label_changes() agree with a reference computed from the history, any kinds."
+    rng = random.Random(7)
+    store = LabelStore(store_url, unknown_items="register")
+    mine, since = {k: {} for k in ("human", "all")}, {"human": 0, "all": 0}
+    for step in range(12):
+        _random_writes(store, rng, 25)
+        history = store.history()
+        for kinds in (["human"], ["human", "pseudo"], None):
+            assert store.labels(kind=kinds) == _reference_labels(history, kinds)
+            per_item = store.current(kind=kinds, per="item")
+            assert dict(zip(per_item["item_id"], per_item["label"])) == _reference_labels(history, kinds)
+        for name, kinds in (("human", "human"), ("all", None)):
+            since[name], changes = store.label_changes(since[name], kind=kinds)
+            mine[name].update(changes)
+            assert {k: v for k, v in mine[name].items() if v is not None} == store.labels(kind=kinds)
+        per_annotator = store.current(kind=None)
+        assert len(per_annotator) == len(set(zip(per_annotator["item_id"], per_annotator["kind"], per_annotator["who"])))
+    assert since["all"] == store.last_seq()
+
+
+def _make_v1_store(url):
+    "A store as version 1 of the package wrote it: its tables, a history, schema_version = 1."
+    from auto_labeling.store_schema import PostgresBackend, SQLiteBackend, schema_v1
+    b = PostgresBackend(url, 10) if url.startswith("postgresql") else SQLiteBackend(url, 10)
+    conn = b.connect()
+    q = b.sql
+    for stmt in schema_v1(b):
+        conn.execute(stmt)
+    conn.execute(q("INSERT INTO al_meta (key, value) VALUES (?, ?)"), ("schema_version", "1"))
+    conn.execute(q("INSERT INTO al_meta (key, value) VALUES (?, ?)"), ("classes", "[0,1,2,3,4]"))
+    rng = random.Random(3)
+    for k in range(40):
+        conn.execute(q("INSERT INTO al_items (item_id, position) VALUES (?, ?)"), (f"i{k}", k))
+    rows = []
+    for n in range(3000):
+        label = None if rng.random() < 0.1 else str(rng.randrange(5))
+        rows.append((f"i{rng.randrange(40)}", label, rng.choice(["human", "pseudo"]), rng.choice(["a", "b", "c"]),
+                     float(n)))
+    conn.cursor().executemany(q("INSERT INTO al_events (item_id, label, kind, who, created_at) VALUES (?, ?, ?, ?, ?)"),
+                              rows)
+    if b.name == "sqlite":
+        conn.commit()
+    b.close(conn)
+
+
+def test_a_version_1_store_is_migrated(store_url):
+    "Opening a v1 store fills the current-labels table from its history once; reads and writes then use it."
+    _make_v1_store(store_url)
+    store = LabelStore(store_url)
+    assert store.schema_version == 2 and store.classes == [0, 1, 2, 3, 4]
+    history = store.history()
+    assert len(history) == 3000
+    for kinds in (["human"], None):
+        assert store.labels(kind=kinds) == _reference_labels(history, kinds)
+    top, changes = store.label_changes(0, kind=None)
+    assert top == 3000 and {k: v for k, v in changes.items() if v is not None} == store.labels(kind=None)
+    store.add("i0", 4, who="a")
+    assert store.label_changes(top) == (3001, {"i0": 4}) and store.labels()["i0"] == 4
+    assert LabelStore(store_url).schema_version == 2                  # migrated once, opened again as v2
+
+
+CHANGING_WRITER = r"""
+import random, sys
+from auto_labeling.store import LabelStore
+url, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+store = LabelStore(url)
+rng = random.Random(name)
+for i in range(n):
+    items = [f"i{rng.randrange(400)}" for _ in range(rng.randint(1, 4))]
+    store.add_many(items, [rng.randrange(10) for _ in items], who=name)
+    if rng.random() < 0.1:
+        store.retract(items[0], who=name)
+print("done", flush=True)
+"""
+
+
+def test_label_changes_miss_nothing_under_concurrent_writers(store_url, tmp_path):
+    """Three processes and two threads write and retract labels of 400 items while a reader follows label_changes:
+    its dict ends equal to labels(). (On PostgreSQL a writer holding a lower seq can commit after a higher one; the
+    writers' turn-taking is what keeps the reader's marker from passing a change it has not seen.)"""
+    store = LabelStore(store_url, unknown_items="register")
+    store.add_items([f"i{k}" for k in range(400)])
+    script = tmp_path / "changing_writer.py"
+    script.write_text(CHANGING_WRITER)
+    procs = [subprocess.Popen([sys.executable, str(script), store_url, f"p{k}", "400"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for k in range(3)]
+    errors, done = [], threading.Event()
+
+    def write(name):
+        try:
+            rng = random.Random(name)
+            for _ in range(300):
+                items = [f"i{rng.randrange(400)}" for _ in range(rng.randint(1, 4))]
+                store.add_many(items, [rng.randrange(10) for _ in items], who=name)
+        except Exception as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(f"t{k}",)) for k in range(2)]
+    for t in threads:
+        t.start()
+    reader = LabelStore(store_url)
+    mine, since, calls, deadline = {}, 0, 0, time.monotonic() + 300
+    while not done.is_set():
+        if all(p.poll() is not None for p in procs) and not any(t.is_alive() for t in threads):
+            done.set()                                     # one more call below, after the last commit
+        seq, changes = reader.label_changes(since)
+        assert seq >= since
+        mine.update(changes)
+        since, calls = seq, calls + 1
+        assert time.monotonic() < deadline, "writers did not finish"
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0 and "done" in out, err
+    assert not errors, errors
+    assert since == reader.last_seq() and calls > 10
+    assert {k: v for k, v in mine.items() if v is not None} == reader.labels()
+
+
+# --- labels and run state in one transaction ---------------------------------------------------------------------------
+def test_labels_and_run_state_are_stored_together_or_not_at_all(store_url, monkeypatch):
+    store = LabelStore(store_url)
+    store.add_items(["a", "b", "c"])
+    assert store.add_many(["a"], [1], who="x", state={"run": {"round": 1}}) == 1
+    assert store.get_state("run") == {"round": 1} and store.labels() == {"a": 1}
+    with pytest.raises(ValueError, match="not registered"):             # the foreign key fails inside the transaction
+        store.add_many(["b", "zzz"], [2, 2], who="x", state={"run": {"round": 2}})
+    store.add_many(["b"], [2], who="x", event_ids=["e1"], state={"run": {"round": 3}})
+    with pytest.raises(ValueError, match="different content"):          # found after the insert, inside the transaction
+        store.add_many(["c", "b"], [3, 9], who="x", event_ids=["e2", "e1"], state={"run": {"round": 4}})
+    real_q = LabelStore._q
+
+    def failing_q(self, conn, sql, params=()):                          # a fault after events and state were written
+        if sql.startswith("INSERT INTO al_current"):
+            raise RuntimeError("injected fault")
+        return real_q(self, conn, sql, params)
+
+    monkeypatch.setattr(LabelStore, "_q", failing_q)
+    with pytest.raises(RuntimeError, match="injected"):
+        store.add_many(["c"], [3], who="x", state={"run": {"round": 5}})
+    monkeypatch.setattr(LabelStore, "_q", real_q)
+    reopened = LabelStore(store_url)
+    assert reopened.get_state("run") == {"round": 3}
+    assert reopened.labels() == {"a": 1, "b": 2} and len(reopened) == 2
+    assert reopened.label_changes(0) == (reopened.last_seq(), {"a": 1, "b": 2})
+
+
+STATE_WRITER = r"""
+import sys
+from auto_labeling.store import LabelStore
+store = LabelStore(sys.argv[1], unknown_items="register")
+start = store.get_state("run", {"rounds_done": 0})["rounds_done"]        # resume, as a pipeline does
+print("ready", flush=True)
+for r in range(start, 1_000_000):
+    store.add_many([f"r{r}-{j}" for j in range(20)], [j % 3 for j in range(20)], who="annotator", round=r,
+                   state={"run": {"rounds_done": r + 1}})
+"""
+
+
+def test_kill_9_never_separates_labels_from_the_state_that_records_them(store_url, tmp_path):
+    """A child commits a batch and its round counter together, round after round, resuming from the counter; SIGKILL
+    at a random moment, three times, leaves every round's labels with its counter: no round lost, none stored twice."""
+    script = tmp_path / "state_writer.py"
+    script.write_text(STATE_WRITER)
+    rng, done_before = random.Random(99), 0
+    for attempt in range(3):
+        proc = subprocess.Popen([sys.executable, str(script), store_url], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        assert proc.stdout.readline() == "ready\n", proc.stderr.read()
+        time.sleep(rng.uniform(0.3, 1.2))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        store = LabelStore(store_url)
+        done = store.get_state("run", {"rounds_done": 0})["rounds_done"]
+        events = store.history()
+        assert done > done_before and len(events) == 20 * done
+        assert events.groupby("round").size().to_dict() == {r: 20 for r in range(done)}
+        done_before = done
+        store.close()
+
+
+# --- the same text rule on both back ends ------------------------------------------------------------------------------
+def test_text_a_back_end_cannot_hold_is_refused_on_both(store_url):
+    store = LabelStore(store_url, unknown_items="register")
+    store.add("ok", "cat", who="alice")
+    for bad, why in (("a\x00b", "must not contain NUL"), ("x\ud800", "valid Unicode")):
+        cases = [
+            (lambda: store.add(bad, "cat", who="alice"), "item_id"),
+            (lambda: store.add_many(["ok", bad], ["cat", "dog"], who="alice"), "item_ids[1]"),
+            (lambda: store.add_items([bad]), "item_ids[0]"),
+            (lambda: store.add("ok", "cat", who=bad), "who"),
+            (lambda: store.add("ok", bad, who="alice"), "label"),
+            (lambda: store.add("ok", {"label": "cat", "note": bad}, who="alice"), "label"),
+            (lambda: store.add("ok", [{bad: 1}], who="alice"), "label"),
+            (lambda: store.add_many(["ok"], [[bad]], who="alice"), "labels[0]"),
+            (lambda: store.add("ok", "cat", who="alice", event_id=bad), "event_id"),
+            (lambda: store.add_many(["ok"], ["cat"], who="alice", event_ids=[bad]), "event_ids[0]"),
+            (lambda: store.retract(bad, who="alice"), "item_id"),
+            (lambda: store.put_state(bad, 1), "key"),
+            (lambda: store.add_many(["ok"], ["cat"], who="alice", state={bad: 1}), "key"),
+            (lambda: store.snapshot(bad), "name"),
+            (lambda: store.labels(version=bad), "version"),
+            (lambda: store.history(who=bad), "who"),
+            (lambda: LabelStore(store_url, classes=["cat", bad]), "classes[1]"),
+        ]
+        for call, name in cases:
+            with pytest.raises(ValueError) as info:
+                call()
+            assert str(info.value).startswith(name) and why in str(info.value), (name, str(info.value))
+        with pytest.raises(ValueError, match="kind must be one of"):
+            store.add("ok", "cat", who="alice", kind="human" + bad[-1])
+    assert len(store) == 1 and store.versions().empty
+    good = ["line\nbreak", "cr\ronly", "tab\tx", "emoji 😀", "rtl \u202e", "sep\u2028", "日本語", "'q", '"dq"',
+            "=1+1", "-2", "x" * 3000, "\\u0000 (an escaped NUL is six plain characters)"]
+    for k, text in enumerate(good):
+        store.add(text, {"label": text, text: [text]}, who=text, event_id=f"{k}:{text}")
+    cur = store.current(per="annotator").set_index("item_id")
+    for k, text in enumerate(good):
+        assert cur.loc[text, "who"] == text and cur.loc[text, "label"] == {"label": text, text: [text]}
+        assert cur.loc[text, "event_id"] == f"{k}:{text}"
