@@ -105,7 +105,9 @@ def record(url: str, user: str, password: str, out: Path = OUT) -> dict:
     rec.call("GET", "/api/users/self", "users_self")
     rec.call("GET", "/api/users?page_size=100", "users_list")
     tag = uuid.uuid4().hex[:6]
-    label_specs = [{"name": n, "type": "any"} for n in LABELS]
+    score = {"name": "score", "mutable": True, "input_type": "number", "values": ["0", "1", "0.0001"],
+             "default_value": "1"}                  # what score_attribute=True makes
+    label_specs = [{"name": n, "type": "any", "attributes": [score] if n == "car" else []} for n in LABELS]
     project = rec.call("POST", "/api/projects", "projects_create", json={"name": f"fixtures-project-{tag}",
                                                                         "labels": label_specs})
     rec.call("GET", f"/api/projects/{project['id']}", "projects_retrieve")
@@ -120,7 +122,7 @@ def record(url: str, user: str, password: str, out: Path = OUT) -> dict:
     rec.call("GET", f"/api/tasks/{tid}", "tasks_retrieve_without_data")
     rec.call("GET", f"/api/tasks?name=fixtures-{tag}", "tasks_list")
     rec.call("GET", "/api/tasks/999999999", "tasks_retrieve_missing", expect=(404,))
-    labels = rec.call("GET", f"/api/labels?task_id={tid}", "labels_list")["results"]
+    labels = rec.call("GET", f"/api/labels?task_id={tid}&page_size=100", "labels_list")["results"]
     label_ids = {l["name"]: l["id"] for l in labels}
     fields = {"image_quality": 95, "sorting_method": "predefined"}
     for k, (name, _) in enumerate(FRAMES):
