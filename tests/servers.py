@@ -414,6 +414,22 @@ def _watchdog(home: str, owner: int) -> None:
         lock.close()
 
 
+def cvat_person(server: CVATServer, username: str, password: str) -> tuple[str, str]:
+    """An ordinary user who signs up through CVAT's REST API, as a person would (kept if already there): for chapters
+    and tests that need a second person, e.g. a reviewer. Returns (username, password)."""
+    if _can_log_in(server.url, username, password):
+        return username, password
+    request = urllib.request.Request(server.url.rstrip("/") + "/api/auth/register", method="POST",
+                                     data=json.dumps({"username": username, "email": f"{username}@example.com",
+                                                      "password1": password, "password2": password}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=60).close()
+    except OSError as e:
+        raise RuntimeError(f"could not sign up user {username!r} on {server.url} (is registration open?): {e}") from None
+    return username, password
+
+
 def cvat_test_server(timeout: float = 600) -> CVATServer:
     """A CVAT for tests and chapters: the environment's (CVAT_URL...), else the one running in CVAT_HOME, else one
     started now (install once ~3 min, start ~1-2 min) that `stop()` ends, and that stops by itself if this process dies."""
