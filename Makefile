@@ -119,4 +119,5 @@ bench: $(VENV)/.all
 	$(BIN)/python bench/performance_table.py
 
 clean:
-	rm -rf $(VENV) $(LS_VENV) demo_output .pytest_cache
+	-[ ! -d .cvat-server/run ] || $(BIN)/python tests/servers.py cvat-stop
+	rm -rf $(VENV) $(LS_VENV) .cvat-server demo_output .pytest_cache
