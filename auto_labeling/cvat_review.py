@@ -10,6 +10,7 @@ import json
 import tempfile
 import types
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from fastcore.basics import patch

@@ -799,3 +799,26 @@ def test_our_readers_read_the_golden_exports():
         assert boxes_of(got) == boxes_of(TRUTH), fmt
     with_images = read_export((GOLDEN / "yolo_with_images.zip").read_bytes(), "YOLO")   # sizes from the images
     assert boxes_of(with_images) == boxes_of(TRUTH)
+
+
+def test_the_harness_fails_clearly_and_within_bounds(tmp_path, monkeypatch):
+    "No server scripts: a clear error naming the way out; a CVAT home in use: refused after a bounded wait."
+    import servers
+    monkeypatch.setattr(servers, "CVAT_SERVER_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(RuntimeError, match="the CVAT server scripts are not at .* CVAT_URL, CVAT_USER and CVAT_PASSWORD"):
+        servers._script("status", str(tmp_path))
+    home = str(tmp_path / "home")
+    held = servers._lock(home, wait=0)
+    try:
+        start = time.monotonic()
+        with pytest.raises(RuntimeError, match="is in use by"):
+            servers._lock(home, wait=1)
+        assert time.monotonic() - start < 10
+    finally:
+        held.close()
+    monkeypatch.setenv("CVAT_URL", "cvat.example.com:8080")
+    monkeypatch.setenv("CVAT_USER", "someone")
+    monkeypatch.setenv("CVAT_PASSWORD", "pw-1")
+    given = servers.cvat_from_environment()
+    assert given.url == "http://cvat.example.com:8080" and not given.owned and "pw-1" not in repr(given)
+    given.stop()                                    # a server from the environment is never stopped by the tests
