@@ -9,9 +9,7 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import time
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -20,10 +18,12 @@ import numpy as np
 from fastcore.basics import patch
 
 from .core import QueryResult, check_int
-from .cvat_shapes import (EXPORT_FORMATS, CVATAnnotation, annotation_shapes, clip_box, cvat_format,
-                                       mask_shape, polygon_shape, read_cvat_xml, read_export)
-from .formats import Annotation
+from .cvat_shapes import annotation_shapes
 from .store import LabelStore
+# names `auto_labeling.cvat` had before the shapes and readers moved to `cvat_shapes`: still importable from here
+from .cvat_shapes import (EXPORT_FORMATS, CVATAnnotation, clip_box, cvat_format, mask_shape,  # noqa: F401
+                                       polygon_shape, read_cvat_xml, read_export)
+from .formats import Annotation  # noqa: F401
 
 # %% auto #0
 __all__ = ['MIN_SERVER_VERSION', 'TESTED_SERVER_VERSIONS', 'LABEL_TYPES', 'CVATError', 'UploadReport', 'CVATClient',

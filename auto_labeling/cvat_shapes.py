@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .formats import Annotation, read_coco, read_pascal_voc, read_yolo
+from .formats import Annotation, read_pascal_voc, read_yolo
 
 # %% auto #0
 __all__ = ['EXPORT_FORMATS', 'cvat_format', 'clip_box', 'polygon_shape', 'mask_shape', 'rle_from_mask', 'mask_from_rle',
