@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test lab export check-export nbtest pytest bench clean system-deps notebooks
+.PHONY: demo test lab export check-export nbtest pytest bench clean system-deps notebooks cvat-start cvat-stop \
+        cvat-status cvat-fixtures bench-cvat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,7 +68,31 @@ nbtest: $(VENV)/.all
 pytest: $(VENV)/.all system-deps $(LS_VENV)/.installed
 	$(BIN)/python -m pytest tests
 
-test: system-deps check-export nbtest pytest
+# A real CVAT 2.23.1 for the chapters and pytest (../shared/cvat-server, REST API only): `make test` installs it once
+# into .cvat-server/ (about 3 min, root needed), starts it on free ports (about 1-2 min), runs the chapters and pytest
+# with CVAT_URL/CVAT_USER/CVAT_PASSWORD (and CVAT_LEAD/CVAT_LEAD_PASSWORD, an ordinary user) pointing at it, and stops
+# it by its recorded PIDs afterwards, also when a test fails or the run is interrupted. With CVAT_URL, CVAT_USER and
+# CVAT_PASSWORD already set, that server is used and left alone; so is one left running by `make cvat-start`.
+CVAT_RUN := $(BIN)/python tests/servers.py cvat-run --
+
+test: system-deps check-export
+	$(CVAT_RUN) $(MAKE) --no-print-directory nbtest pytest
+
+cvat-start: $(VENV)/.all
+	$(BIN)/python tests/servers.py cvat-start
+
+cvat-stop:
+	$(BIN)/python tests/servers.py cvat-stop
+
+cvat-status:
+	$(BIN)/python tests/servers.py cvat-status
+
+# Re-record the real server's answers that the test double serves (tests/fixtures/cvat/), then commit them.
+cvat-fixtures: $(VENV)/.all
+	$(BIN)/python tests/record_cvat_fixtures.py
+
+bench-cvat: $(VENV)/.all
+	$(CVAT_RUN) $(BIN)/python bench/cvat_calls.py
 
 export: $(VENV)/.all
 	$(BIN)/nbdev_export
@@ -94,4 +119,5 @@ bench: $(VENV)/.all
 	$(BIN)/python bench/performance_table.py
 
 clean:
-	rm -rf $(VENV) $(LS_VENV) demo_output .pytest_cache
+	-[ ! -d .cvat-server/run ] || $(BIN)/python tests/servers.py cvat-stop
+	rm -rf $(VENV) $(LS_VENV) .cvat-server demo_output .pytest_cache

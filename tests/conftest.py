@@ -48,3 +48,14 @@ def label_studio():
     from servers import label_studio_server
     with label_studio_server() as server:
         yield server
+
+
+# --- CVAT ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def cvat():
+    """A real CVAT 2.23.1 for the session: the one CVAT_URL/CVAT_USER/CVAT_PASSWORD name (`make test` starts one and
+    sets them), else the one `python tests/servers.py cvat-start` left running, else one started here and stopped at
+    the end (install once ~3 min, start ~1-2 min; root needed)."""
+    from servers import cvat_server
+    with cvat_server() as server:
+        yield server

@@ -1,19 +1,17 @@
-"""A CVAT test double: a small HTTP server on 127.0.0.1 that answers the REST calls cvat-sdk makes.
+"""A CVAT test double for the one thing a real server cannot do on demand: fail. Every other test runs against a
+real CVAT 2.23.1 (tests/servers.py, ../shared/cvat-server).
 
-Why a double: a real CVAT needs its own source tree, PostgreSQL, Redis, OPA and rq workers; none of that installs
-from the package registries. The double is driven by the REAL cvat-sdk client (never patched functions):
+A small HTTP server on 127.0.0.1 driven by the REAL cvat-sdk client (never patched functions). Its routes come from the
+SDK's own endpoint metadata (an endpoint it does not implement answers 501); its answers are the real server's: every
+JSON body is built from what a real CVAT 2.23.1 answered for the same endpoint (`tests/fixtures/cvat/responses/`,
+recorded by `tests/record_cvat_fixtures.py`), with only the values of this double's state put into the recorded fields —
+a field the real server did not send cannot be sent (`_like` refuses it), and `tests/test_cvat.py` checks that the field
+sets of everything it sent equal the recorded ones. Its exports are written the way 2.23.1 writes them for rectangles
+(subset-named files, frame order), checked against the recorded real exports.
 
-* its routes are generated from the SDK's own endpoint metadata (every generated `*Api` class records the method, the
-  path and the response model of each endpoint); an SDK endpoint the double does not implement answers 501;
-* every JSON body it sends for an SDK endpoint is decoded first with the SDK's strict models (required fields, types,
-  enums; unknown keys are refused too) — a body that would not decode is answered 500 and recorded in `.errors`;
-* its exports are written the way CVAT 2.23.1 writes them (datumaro's YOLO 1.1, COCO 1.0 and PASCAL VOC 1.1 writers),
-  and the tests compare them file by file with the golden zips a real CVAT 2.23.1 exported
-  (`../shared/reference/cvat-golden/`).
-
-What it does not do: organizations, projects' datasets, tracks, cloud storage, video, quality control, webhooks,
-lambda functions; exports hold rectangles only (polygons and masks stay readable through the annotations endpoint);
-background requests finish at once (the first status poll sees "finished"). See tests/test_cvat.py for the tiers.
+Faults: `fail_next` (status codes for the next SDK calls), `fail_parts` ({k: status}: the k-th bulk request of a chunked
+image upload fails), and `stop()` (a dead server). Not done: organizations, projects, tracks, cloud storage, video,
+polygons and masks in exports (rectangles only), permissions; background requests finish at once.
 """
 from __future__ import annotations
 
@@ -23,13 +21,14 @@ import io
 import json
 import re
 import secrets
+import socket
 import threading
 import uuid
 import zipfile
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qs, unquote, urlsplit
 
 SDK_APIS = ("ServerApi", "AuthApi", "UsersApi", "TasksApi", "JobsApi", "LabelsApi", "RequestsApi", "ProjectsApi")
@@ -57,28 +56,21 @@ def sdk_endpoints() -> list[dict]:
     return out
 
 
-def check_against_model(data, schema) -> None:
-    "Decode `data` with the SDK's response model exactly as the SDK would, and refuse keys the model does not know."
-    from cvat_sdk.api_client import Configuration
-    from cvat_sdk.api_client.model_utils import validate_and_convert_types
-    validate_and_convert_types(json.loads(json.dumps(data)), schema, ["received_data"], True, True,
-                               configuration=Configuration(host="http://127.0.0.1"))
-    _no_unknown_keys(data, schema, "received_data")
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cvat"
 
 
-def _no_unknown_keys(data, schema, where: str) -> None:
-    for t in schema:
-        if isinstance(t, list) and isinstance(data, list):
-            for k, item in enumerate(data):
-                _no_unknown_keys(item, tuple(t), f"{where}[{k}]")
-        elif isinstance(t, type) and hasattr(t, "attribute_map") and isinstance(data, dict):
-            unknown = set(data) - set(t.attribute_map.values())
-            if unknown:
-                raise ValueError(f"{where}: keys {sorted(unknown)} are not fields of {t.__name__}")
-            names = {v: k for k, v in t.attribute_map.items()}
-            for key, value in data.items():
-                if value is not None:
-                    _no_unknown_keys(value, t.openapi_types[names[key]], f"{where}.{key}")
+def recorded(name: str) -> dict:
+    "What the real server answered for `name` (a file of tests/fixtures/cvat/responses): method, path, status, body."
+    return json.loads((FIXTURES / "responses" / f"{name}.json").read_text())
+
+
+def field_tree(value):
+    "The field names of a JSON value, recursively: dicts -> {key: tree}, lists -> [tree of the first item], else None."
+    if isinstance(value, dict):
+        return {k: field_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [field_tree(value[0])] if value else []
+    return None
 
 
 def _now() -> str:
@@ -117,10 +109,13 @@ class CVATDouble:
         self.tasks, self.labels, self.jobs, self.requests, self.uploads = {}, {}, {}, {}, {}
         self.errors, self.sent, self.calls = [], [], []
         self.fail_next: list[int] = []            # status codes to answer the next SDK calls with (fault injection)
+        self.fail_parts: dict[int, int] = {}      # {k: status}: the k-th bulk request of an image upload fails
+        self._parts = 0
         self._ids = {"task": 0, "label": 0, "job": 0, "shape": 0}
         self.lock = threading.RLock()
         self.endpoints = sdk_endpoints()
         self.server = self.thread = None
+        self._connections = set()
 
     # --- life cycle --------------------------------------------------------------------------
     def start(self) -> "CVATDouble":
@@ -131,6 +126,10 @@ class CVATDouble:
 
             def log_message(self, *args):
                 pass
+
+            def setup(self):
+                super().setup()
+                double._connections.add(self.connection)
 
             def _any(self):
                 double.handle(self)
@@ -146,9 +145,16 @@ class CVATDouble:
         return self
 
     def stop(self) -> None:
+        "A dead server: stop listening, and cut the keep-alive connections clients still hold."
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+            for conn in list(self._connections):
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                    conn.close()
+                except OSError:
+                    pass
             self.thread.join(timeout=10)
             self.server = None
 
@@ -167,6 +173,19 @@ class CVATDouble:
     def next_id(self, kind: str) -> int:
         self._ids[kind] += 1
         return self._ids[kind]
+
+    def _like(self, answer: str, path: tuple = (), /, **values):
+        """The real server's answer `answer` (or the part at `path` in it: keys and list positions), with `values` put into
+        its fields; a field the real server does not send is refused: the double must not invent one."""
+        body = recorded(answer)["body"]
+        for k in path:
+            body = body[k]
+        body = json.loads(json.dumps(body).replace("{base}", self.url))
+        unknown = set(values) - set(body)
+        if unknown:
+            raise AssertionError(f"the double would send {sorted(unknown)} in {answer}, which CVAT 2.23.1 does not send")
+        body.update(values)
+        return body
 
     # --- dispatch ------------------------------------------------------------------------------
     def handle(self, h: BaseHTTPRequestHandler) -> None:
@@ -197,13 +216,8 @@ class CVATDouble:
                     user = None if endpoint["api"] == "ServerApi" or endpoint["op"] == "create_login" else self.auth(h)
                     result = fn(h=h, user=user, query=query, body=body, **params)
                     status, payload, headers = (result + ({},))[:3] if isinstance(result, tuple) else (200, result, {})
-                    if isinstance(payload, (dict, list)) and endpoint["response"] and status < 300:
-                        try:
-                            check_against_model(payload, endpoint["response"])
-                            self.sent.append((endpoint["api"], endpoint["op"], payload))
-                        except Exception as e:      # the double itself is wrong: say so loudly
-                            self.errors.append(f"{endpoint['api']}.{endpoint['op']}: {type(e).__name__}: {e}")
-                            status, payload = 500, {"detail": f"double sent a body the SDK cannot decode: {e}"}
+                    if isinstance(payload, (dict, list)):
+                        self.sent.append((endpoint["api"], endpoint["op"], status, payload))
         except HttpError as e:
             status, payload = e.status, e.body
         except Exception as e:                      # a bug in the double: 500 with the reason
@@ -246,17 +260,16 @@ class CVATDouble:
 
     # --- server, auth, users -------------------------------------------------------------------
     def server_retrieve_about(self, **_):
-        return {"name": "Computer Vision Annotation Tool", "description": "CVAT test double (auto_labeling tests)",
-                "version": self.version, "logo_url": "", "subtitle": ""}
+        return self._like("server_about", version=self.version)
 
     def auth_create_login(self, body, **_):
         data = json.loads(body or b"{}")
         user = self.users.get(data.get("username") or data.get("email"))
         if user is None or not secrets.compare_digest(str(data.get("password", "")), user["password"]):
-            raise HttpError(400, {"non_field_errors": ["Unable to log in with provided credentials."]})
+            raise HttpError(400, recorded("auth_login_refused")["body"])
         sid, csrf = secrets.token_hex(16), secrets.token_hex(16)
         self.sessions[sid] = user["username"]
-        return 200, {"key": secrets.token_hex(20)}, {"Set-Cookie": [f"csrftoken={csrf}; Path=/; SameSite=Lax",
+        return 200, self._like("auth_login", key=secrets.token_hex(20)), {"Set-Cookie": [f"csrftoken={csrf}; Path=/; SameSite=Lax",
                                                                     f"sessionid={sid}; HttpOnly; Path=/; SameSite=Lax"]}
 
     def auth_create_logout(self, h, **_):
@@ -266,13 +279,13 @@ class CVATDouble:
         return {"detail": "Successfully logged out."}
 
     def _user_json(self, u) -> dict:
-        return {"url": f"{self.url}/api/users/{u['id']}", "id": u["id"], "username": u["username"], "first_name": "",
-                "last_name": "", "email": f"{u['username']}@example.com", "groups": ["admin"], "is_staff": True,
-                "is_superuser": True, "is_active": True, "last_login": _now(), "date_joined": _now()}
+        return self._like("users_self", url=f"{self.url}/api/users/{u['id']}", id=u["id"], username=u["username"],
+                          email=f"{u['username']}@example.com", last_login=_now(), date_joined=_now())
 
     def _basic_user(self, u) -> dict | None:
-        return None if u is None else {"url": f"{self.url}/api/users/{u['id']}", "id": u["id"],
-                                       "username": u["username"], "first_name": "", "last_name": ""}
+        return None if u is None else self._like("tasks_retrieve_with_data", ("owner",),
+                                                 url=f"{self.url}/api/users/{u['id']}", id=u["id"],
+                                                 username=u["username"])
 
     def users_retrieve_self(self, user, **_):
         return self._user_json(user)
@@ -293,30 +306,29 @@ class CVATDouble:
         chunk = results[(page - 1) * size: page * size]
         nxt = f"{self.url}/api/?page={page + 1}" if page * size < len(results) else None
         prev = f"{self.url}/api/?page={page - 1}" if page > 1 else None
-        return {"count": len(results), "next": nxt, "previous": prev, "results": chunk}
+        return self._like("tasks_list", count=len(results), next=nxt, previous=prev, results=chunk)
 
     # --- tasks ---------------------------------------------------------------------------------
     def _task(self, id) -> dict:
         try:
             return self.tasks[int(id)]
         except (KeyError, ValueError):
-            raise HttpError(404, {"detail": "Not found."}) from None
+            raise HttpError(404, recorded("tasks_retrieve_missing")["body"]) from None
 
     def _task_json(self, t) -> dict:
         jobs = [j for j in self.jobs.values() if j["task_id"] == t["id"]]
         size = len(t["frames"])
-        return {"url": f"{self.url}/api/tasks/{t['id']}", "id": t["id"], "name": t["name"], "project_id": None,
-                "mode": "annotation" if size else "", "owner": self._basic_user(t["owner"]), "assignee": None,
-                "bug_tracker": "", "created_date": t["created"], "updated_date": t["updated"], "overlap": 0,
-                "segment_size": size, "status": "annotation", "data_chunk_size": self.chunk_size if size else None,
-                "data_compressed_chunk_type": "imageset" if size else None,
-                "data_original_chunk_type": "imageset" if size else None, "size": size, "image_quality": 70,
-                "data": t["id"] if size else None, "dimension": "2d", "subset": t["subset"], "organization": None,
-                "jobs": {"count": len(jobs), "completed": 0, "validation": 0,
-                         "url": f"{self.url}/api/jobs?task_id={t['id']}"},
-                "labels": {"url": f"{self.url}/api/labels?task_id={t['id']}"},
-                "assignee_updated_date": None, "validation_mode": None, "target_storage": None,
-                "source_storage": None}
+        values = dict(url=f"{self.url}/api/tasks/{t['id']}", id=t["id"], name=t["name"], project_id=None,
+                      mode="annotation" if size else "", owner=self._basic_user(t["owner"]), assignee=None,
+                      created_date=t["created"], updated_date=t["updated"], segment_size=size, subset=t["subset"],
+                      jobs=self._like("tasks_retrieve_with_data", ("jobs",), count=len(jobs),
+                                      completed=sum(j["state"] == "completed" for j in jobs),
+                                      url=f"{self.url}/api/jobs?task_id={t['id']}"),
+                      labels={"url": f"{self.url}/api/labels?task_id={t['id']}"})
+        if not size:                        # CVAT 2.23.1 leaves size, data and the chunk fields out
+            return self._like("tasks_retrieve_without_data", **values)
+        return self._like("tasks_retrieve_with_data", size=size, data=t["id"], data_chunk_size=self.chunk_size,
+                          **values)
 
     def tasks_list(self, query, **_):
         tasks = list(self.tasks.values())
@@ -344,14 +356,13 @@ class CVATDouble:
         self.tasks[tid] = t
         for l in data.get("labels", []):
             lid = self.next_id("label")
-            attrs = []
-            for a in l.get("attributes", []):
-                attrs.append({"id": self.next_id("label"), "name": a["name"], "mutable": a.get("mutable", False),
-                              "input_type": a["input_type"], "default_value": a.get("default_value", ""),
-                              "values": a.get("values", [])})
-            self.labels[lid] = {"id": lid, "name": l["name"], "color": l.get("color") or "#%06x" % (lid * 2654435 % 0xFFFFFF),
-                                "type": l.get("type", "any"), "attributes": attrs, "sublabels": [], "has_parent": False,
-                                "task_id": tid, "project_id": None, "parent_id": None, "svg": ""}
+            attrs = [self._like("labels_list", ("results", 0, "attributes", 0), id=self.next_id("label"),
+                                name=a["name"], mutable=a.get("mutable", False), input_type=a["input_type"],
+                                default_value=a.get("default_value", ""), values=a.get("values", []))
+                     for a in l.get("attributes", [])]
+            self.labels[lid] = self._like("labels_list", ("results", 0), id=lid, name=l["name"],
+                                          color=l.get("color") or "#%06x" % (lid * 2654435 % 0xFFFFFF),
+                                          type=l.get("type", "any"), attributes=attrs, task_id=tid)
         return 201, self._task_json(t)
 
     def tasks_partial_update(self, id, body, **_):
@@ -386,16 +397,13 @@ class CVATDouble:
     # --- jobs ----------------------------------------------------------------------------------
     def _job_json(self, j) -> dict:
         t = self.tasks[j["task_id"]]
-        return {"url": f"{self.url}/api/jobs/{j['id']}", "id": j["id"], "task_id": t["id"], "task_name": t["name"],
-                "project_id": None, "project_name": None, "assignee": self._basic_user(j["assignee"]),
-                "guide_id": None, "dimension": "2d", "bug_tracker": None, "status": j["status"], "stage": j["stage"],
-                "state": j["state"], "mode": "annotation", "frame_count": j["stop"] - j["start"] + 1,
-                "start_frame": j["start"], "stop_frame": j["stop"], "data_chunk_size": self.chunk_size,
-                "data_compressed_chunk_type": "imageset", "data_original_chunk_type": "imageset",
-                "created_date": j["created"], "updated_date": j["updated"], "type": "annotation",
-                "organization": None, "issues": {"count": 0, "url": f"{self.url}/api/issues?job_id={j['id']}"},
-                "labels": {"url": f"{self.url}/api/labels?job_id={j['id']}"}, "assignee_updated_date": None,
-                "parent_job_id": None, "replicas_count": 0, "target_storage": None, "source_storage": None}
+        return self._like("jobs_retrieve", url=f"{self.url}/api/jobs/{j['id']}", id=j["id"], task_id=t["id"],
+                          assignee=self._basic_user(j["assignee"]), status=j["status"], stage=j["stage"],
+                          state=j["state"], frame_count=j["stop"] - j["start"] + 1, start_frame=j["start"],
+                          stop_frame=j["stop"], data_chunk_size=self.chunk_size, created_date=j["created"],
+                          updated_date=j["updated"],
+                          issues={"count": 0, "url": f"{self.url}/api/issues?job_id={j['id']}"},
+                          labels={"url": f"{self.url}/api/labels?job_id={j['id']}"})
 
     def jobs_list(self, query, **_):
         jobs = [j for j in self.jobs.values() if "task_id" not in query or str(j["task_id"]) == query["task_id"]]
@@ -430,6 +438,9 @@ class CVATDouble:
             self.uploads[("data", t["id"])] = []
             return 202, None
         if h.headers.get("Upload-Multiple") is not None:
+            self._parts += 1
+            if self._parts in self.fail_parts:      # a 5xx in the middle of a chunked upload (the files are lost)
+                raise HttpError(self.fail_parts.pop(self._parts), {"detail": "injected failure"})
             msg = BytesParser(policy=HTTP).parsebytes(
                 b"Content-Type: " + h.headers["Content-Type"].encode() + b"\r\n\r\n" + body)
             for part in msg.iter_parts():
@@ -444,7 +455,7 @@ class CVATDouble:
             fields = json.loads(body or b"{}")
             files = self.uploads.pop(("data", t["id"]), [])
             rq = self._finish_data(t, files, fields)
-            return 202, {"rq_id": rq}
+            return 202, self._like("tasks_create_data", rq_id=rq)
         raise HttpError(400, {"detail": "only local file uploads (client_files) are supported by the double"})
 
     def _tus_create(self, h, key, base) -> tuple:
@@ -513,12 +524,10 @@ class CVATDouble:
 
     def tasks_retrieve_data_meta(self, id, **_):
         t = self._task(id)
-        return {"chunks_updated_date": t["updated"], "chunk_size": self.chunk_size, "size": len(t["frames"]),
-                "image_quality": 70, "start_frame": 0, "stop_frame": max(len(t["frames"]) - 1, 0),
-                "frame_filter": "", "deleted_frames": [], "included_frames": None, "storage": "local",
-                "cloud_storage_id": None, "chapters": None,
-                "frames": [{"name": f["name"], "width": f["width"], "height": f["height"], "related_files": 0,
-                            "has_related_context": False} for f in t["frames"]]}
+        return self._like("tasks_retrieve_data_meta", chunks_updated_date=t["updated"], chunk_size=self.chunk_size,
+                          size=len(t["frames"]), stop_frame=max(len(t["frames"]) - 1, 0),
+                          frames=[self._like("tasks_retrieve_data_meta", ("frames", 0), name=f["name"],
+                                             width=f["width"], height=f["height"]) for f in t["frames"]])
 
     def tasks_retrieve_data(self, id, query, **_):
         t = self._task(id)
@@ -551,12 +560,11 @@ class CVATDouble:
         rq = self.requests.get(id)
         if rq is None:
             raise HttpError(404, {"detail": "Not found."})
-        out = {"id": rq["id"], "status": rq["status"], "message": rq["message"], "operation": rq["operation"],
-               "progress": 1.0 if rq["status"] == "finished" else 0.0, "created_date": rq["created"],
-               "started_date": rq["created"], "finished_date": _now(), "expiry_date": None,
-               "owner": {"id": user["id"], "username": user["username"]},
-               "result_url": rq.get("result_url"), "result_id": rq["operation"]["task_id"]}
-        return out
+        kind = "export" if "result_url" in rq else "create"
+        return self._like(f"requests_retrieve_{kind}", id=rq["id"], status=rq["status"], message=rq["message"],
+                          operation=self._like("requests_retrieve_export", ("operation",), **rq["operation"]),
+                          created_date=rq["created"], started_date=rq["created"], finished_date=_now(),
+                          owner={"id": user["id"], "username": user["username"]}, result_url=rq.get("result_url"))
 
     # --- annotations ---------------------------------------------------------------------------
     def _check_shapes(self, t, shapes) -> list:
@@ -574,16 +582,18 @@ class CVATDouble:
             for a in s.get("attributes", []):
                 if a["spec_id"] not in known:
                     raise HttpError(400, {"detail": f"attribute spec {a['spec_id']} is not an attribute of the label"})
-            out.append({"type": s["type"], "frame": int(s["frame"]), "label_id": s["label_id"],
-                        "points": [float(p) for p in s.get("points", [])], "occluded": bool(s.get("occluded", False)),
-                        "outside": False, "z_order": int(s.get("z_order", 0)), "rotation": float(s.get("rotation", 0.0)),
-                        "group": s.get("group") or 0, "source": s.get("source", "manual"),
-                        "attributes": [{"spec_id": a["spec_id"], "value": str(a["value"])} for a in s.get("attributes", [])],
-                        "elements": []})
+            out.append(self._like("tasks_retrieve_annotations", ("shapes", 0), type=s["type"], frame=int(s["frame"]),
+                                  label_id=s["label_id"], points=[float(p) for p in s.get("points", [])],
+                                  occluded=bool(s.get("occluded", False)), z_order=int(s.get("z_order", 0)),
+                                  rotation=float(s.get("rotation", 0.0)), group=s.get("group"),
+                                  source=s.get("source", "manual"),
+                                  attributes=[{"spec_id": a["spec_id"], "value": str(a["value"])}
+                                              for a in s.get("attributes", [])]))
         return out
 
     def _labeled_data(self, t, shapes=None) -> dict:
-        return {"version": t["version"], "tags": [], "tracks": [], "shapes": t["shapes"] if shapes is None else shapes}
+        return self._like("tasks_retrieve_annotations", version=t["version"], tags=[], tracks=[],
+                          shapes=t["shapes"] if shapes is None else shapes)
 
     def tasks_retrieve_annotations(self, id, **_):
         return self._labeled_data(self._task(id))
@@ -644,11 +654,12 @@ class CVATDouble:
             try:
                 shapes = import_dataset(t, self._task_labels(t), fmt, data)
             except Exception as e:
-                return 202, {"rq_id": self._request("import:annotations", t, failed=f"{type(e).__name__}: {e}")}
+                return 202, self._like("tasks_create_annotations", rq_id=self._request(
+                    "import:annotations", t, failed=f"{type(e).__name__}: {e}"))
             for s in shapes:
                 s["id"] = self.next_id("shape")
             t["shapes"], t["version"], t["updated"] = shapes, t["version"] + 1, _now()
-            return 202, {"rq_id": self._request("import:annotations", t, fmt=fmt)}
+            return 202, self._like("tasks_create_annotations", rq_id=self._request("import:annotations", t, fmt=fmt))
         raise HttpError(400, {"detail": "use the CVAT-TUS upload protocol"})
 
     # --- export ------------------------------------------------------------------------------
@@ -663,7 +674,7 @@ class CVATDouble:
         rid = self._request("export", t, fmt=fmt)
         self.requests[rid].update(result=data, filename=f"task_{t['id']}_{slug}.zip",
                                   result_url=f"{self.url}/api/tasks/{t['id']}/dataset/download?rq_id={rid}")
-        return 202, {"rq_id": rid}
+        return 202, self._like("tasks_create_dataset_export", rq_id=rid)
 
 
 # --- exports as CVAT 2.23.1 (datumaro) writes them ------------------------------------------------
@@ -693,21 +704,23 @@ def export_dataset(t, labels: dict, fmt: str, save_images: bool) -> bytes:
     ordered = [labels[k] for k in sorted(labels)]
     files: list[tuple[str, bytes]] = []
     items = list(_items(t, labels))
+    subset = t["subset"] or "default"                  # CVAT names its files after the task's subset
     if fmt == "YOLO 1.1":
         index = {l["name"]: i for i, l in enumerate(ordered)}
-        files.append(("train.txt", "".join(f"data/obj_train_data/{name}\n" for _, name, *_ in items).encode()))
-        files.append(("obj.data", f"classes = {len(ordered)}\ntrain = data/train.txt\nnames = data/obj.names\n"
+        sub = "train" if subset == "default" else subset
+        files.append((f"{sub}.txt", "".join(f"data/obj_{sub}_data/{name}\n" for _, name, *_ in items).encode()))
+        files.append(("obj.data", f"classes = {len(ordered)}\n{sub} = data/{sub}.txt\nnames = data/obj.names\n"
                                   f"backup = backup/\n".encode()))
         files.append(("obj.names", "".join(f"{l['name']}\n" for l in ordered).encode()))
         for stem, name, k, f, rects in items:
             if save_images:
-                files.append((f"obj_train_data/{name}", f["data"]))
+                files.append((f"obj_{sub}_data/{name}", f["data"]))
             lines = []
             for label, x1, y1, x2, y2, _ in rects:
                 w, h = f["width"], f["height"]
                 lines.append(f"{index[label]} {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} "
                              f"{(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}\n")
-            files.append((f"obj_train_data/{stem}.txt", "".join(lines).encode()))
+            files.append((f"obj_{sub}_data/{stem}.txt", "".join(lines).encode()))
     elif fmt == "COCO 1.0":
         images, anns = [], []
         cat = {l["name"]: i + 1 for i, l in enumerate(ordered)}
@@ -726,14 +739,14 @@ def export_dataset(t, labels: dict, fmt: str, save_images: bool) -> bytes:
                "info": {"contributor": "", "date_created": "", "description": "", "url": "", "version": "", "year": ""},
                "categories": [{"id": i + 1, "name": l["name"], "supercategory": ""} for i, l in enumerate(ordered)],
                "images": images, "annotations": anns}
-        files.append(("annotations/instances_default.json", json.dumps(doc, separators=(",", ":")).encode()))
+        files.append((f"annotations/instances_{subset}.json", json.dumps(doc, separators=(",", ":")).encode()))
         if save_images:
-            files += [(f"images/default/{name}", f["data"]) for _, name, _, f, _ in items]
+            files += [(f"images/{subset}/{name}", f["data"]) for _, name, _, f, _ in items]
     elif fmt == "PASCAL VOC 1.1":
         colors = voc_colormap(len(ordered) + 1)
         files.append(("labelmap.txt", ("# label:color_rgb:parts:actions\nbackground:0,0,0::\n" + "".join(
             f"{l['name']}:{','.join(map(str, colors[i + 1]))}::\n" for i, l in enumerate(ordered))).encode()))
-        files.append(("ImageSets/Main/default.txt", "".join(f"{stem}\n" for stem, *_ in items).encode()))
+        files.append((f"ImageSets/Main/{subset}.txt", "".join(f"{stem}\n" for stem, *_ in items).encode()))
         for stem, name, k, f, rects in items:
             folder = stem[:stem.find("_")] if "_" in stem else ""      # datumaro: the item id up to its first "_"
             x = [f"<annotation>\n  <folder>{folder}</folder>\n  <filename>{name}</filename>\n  <source>\n"
@@ -805,7 +818,7 @@ def import_dataset(t, labels: dict, fmt: str, data: bytes) -> list[dict]:
     elif fmt == "YOLO 1.1":
         names = [l for l in z.read("obj.names").decode().splitlines() if l]
         for n in z.namelist():
-            if n.startswith("obj_train_data/") and n.endswith(".txt"):
+            if re.match(r"obj_[^/]+_data/", n) and n.endswith(".txt"):
                 stem = PurePosixPath(n).stem
                 f = t["frames"][frame_of[stem]]
                 for row in z.read(n).decode().split("\n"):
