@@ -99,6 +99,7 @@ class ActiveLearner:
         self._human: dict[int, object] = {}          # pool position -> current human label
         self._pseudo: dict[int, object] = {}         # pool position -> current pseudo-label (used with use_pseudo)
         self._rows: dict[int, np.ndarray] = {}       # pool position -> its feature row
+        self._held: set[int] = set()                 # labeled positions kept out of training (an evaluation sample)
         self._labeled_cache = None
         self._store_seq = 0                          # the store event this learner has read up to
         self._registered_upto = 0                    # pool items [0, n) are registered in the store
@@ -133,26 +134,59 @@ def labeled_indices(self: ActiveLearner) -> np.ndarray:
 
 @patch(as_prop=True)
 def n_labeled(self: ActiveLearner) -> int:
-    "How many labeled examples the model trains on (seed set plus pool items)."
+    "How many labeled examples there are (seed set plus labeled pool items, held-out ones included)."
     return sum(len(y) for y in self._seed_y) + len(self.labels_by_position)
 
 
 @patch(as_prop=True)
+def training_labels(self: ActiveLearner) -> dict:
+    "`{pool position: label}` the model trains on: `labels_by_position` minus the held-out positions."
+    if not self._held:
+        return self.labels_by_position
+    return {p: v for p, v in self.labels_by_position.items() if p not in self._held}
+
+
+@patch(as_prop=True)
 def X_labeled(self: ActiveLearner) -> np.ndarray | None:
-    "Features of the labeled set: the seed set, then the labeled pool items by position."
+    "Features the model trains on: the seed set, then the labeled pool items (not held out) by position."
     parts = list(self._seed_X)
-    if self.labels_by_position:
-        parts.append(np.stack([self._rows[p] for p in self.labels_by_position]))
+    train = self.training_labels
+    if train:
+        parts.append(np.stack([self._rows[p] for p in train]))
     return np.concatenate(parts) if parts else None
 
 
 @patch(as_prop=True)
 def y_labeled(self: ActiveLearner) -> np.ndarray | None:
-    "Labels of the labeled set, in the order of `X_labeled`."
+    "Labels the model trains on, in the order of `X_labeled`."
     parts = list(self._seed_y)
-    if self.labels_by_position:
-        parts.append(np.asarray(list(self.labels_by_position.values())))
+    train = self.training_labels
+    if train:
+        parts.append(np.asarray(list(train.values())))
     return np.concatenate(parts) if parts else None
+
+
+@patch
+def hold_out(self: ActiveLearner, positions) -> None:
+    "Keep these pool positions out of training (they stay labeled and are never queried); takes effect at the next fit."
+    self._held.update(int(p) for p in np.asarray(positions, dtype=np.intp).ravel())
+
+
+@patch
+def release(self: ActiveLearner, positions=None) -> bool:
+    "Let held-out positions (all by default) join training; True when the training set changed (refit to use them)."
+    before = set(self._held)
+    if positions is None:
+        self._held.clear()
+    else:
+        self._held.difference_update(int(p) for p in np.asarray(positions, dtype=np.intp).ravel())
+    return bool(set(self.labels_by_position) & (before - self._held))
+
+
+@patch(as_prop=True)
+def held_out(self: ActiveLearner) -> np.ndarray:
+    "Held-out positions that are labeled (the evaluation sample the model has not seen), sorted."
+    return np.array(sorted(p for p in self._held if p in self.labels_by_position), dtype=np.intp)
 
 
 @patch
@@ -227,19 +261,20 @@ def teach(self: ActiveLearner, X, y, indices=None, refit: bool = True, who: str 
 
 
 @patch
-def _learn(self: ActiveLearner, human: dict, rows: dict | None = None) -> bool:
-    "Apply human-label changes `{position: label or None}`; audit pseudo-labels; True if the labeled set changed."
-    changed = False
+def _learn(self: ActiveLearner, human: dict, rows: dict | None = None) -> set:
+    "Apply human-label changes `{position: label or None}`; audit pseudo-labels; the positions whose label changed."
+    changed = set()
     said = {} if self.pseudo is None else dict(zip(self.pseudo.indices.tolist(), self.pseudo.labels.tolist()))
     for pos, label in human.items():
         if label is None:
-            changed |= self._human.pop(pos, None) is not None
+            if self._human.pop(pos, None) is not None:
+                changed.add(pos)
             continue
         if pos in said and pos not in self._human:
             self.audits.append(said[pos] == label)
         if pos not in self._human or self._human[pos] != label:
             self._human[pos] = label
-            changed = True
+            changed.add(pos)
         if rows is not None and pos in rows:
             self._rows[pos] = rows[pos]
     if changed:
@@ -249,11 +284,13 @@ def _learn(self: ActiveLearner, human: dict, rows: dict | None = None) -> bool:
 # %% ../nbs/04_learner.ipynb #6ef5f349
 @patch
 def update_model(self: ActiveLearner) -> ActiveLearner:
-    "Refit the model (and a bagged committee) on everything labeled so far."
+    "Refit the model (and a bagged committee) on everything labeled so far (held-out positions excepted)."
     if not self.n_labeled:
         raise ValueError("no labeled data yet; teach(X, y) at least one labeled batch first")
     self._load_rows()
     X, y = self.X_labeled, self.y_labeled
+    if X is None:
+        return self                                    # everything labeled is held out: nothing to train on yet
     if self.self_training is not None and self.pool is not None:
         self._fit_with_pseudo(X, y)
     else:
@@ -316,7 +353,8 @@ def sync(self: ActiveLearner, unlabeled_pool=None) -> bool:
     changed = False
     if human:
         where = pool.positions_of(list(human))
-        changed |= self._learn({where[i]: v for i, v in human.items() if i in where})
+        moved = self._learn({where[i]: v for i, v in human.items() if i in where})
+        changed = bool(moved - self._held)               # a held-out item's label changes no training set
     if self.use_pseudo:
         _, pseudo = self.store.label_changes(self._store_seq, "pseudo")
         where = pool.positions_of(list(pseudo))

@@ -11,7 +11,7 @@ import time
 import numpy as np
 from fastcore.basics import patch
 
-from .core import QueryResult, check_fraction, check_int, check_real, check_text
+from .core import QueryResult, check_bool, check_fraction, check_int, check_real, check_text
 from .destinations import Collected, get_destination
 from .store import encode_label
 from .strategies import random_indices
@@ -23,10 +23,12 @@ __all__ = ['Loop']
 class Loop:
     "The one active-learning cycle — query, suggest, save pending, send, collect, teach — around any labeling tool."
 
-    def __init__(self, learner, pool, tool="simulated", truth=None, classes=None, key: str = "loop", **tool_options):
+    def __init__(self, learner, pool, tool="simulated", truth=None, classes=None, key: str = "loop",
+                 hold_out_audits: bool = False, **tool_options):
         if not all(callable(getattr(learner, m, None)) for m in ("use_pool", "query", "suggest", "sync")):
             raise TypeError(f"learner must be an ActiveLearner; got {type(learner).__name__}")
         self.learner, self.key = learner, check_text(key, "key")
+        self.hold_out_audits = check_bool(hold_out_audits, "hold_out_audits")
         self.pool = learner.use_pool(pool)
         self.store = learner.store
         self.truth = None if truth is None else np.asarray(truth)
@@ -44,6 +46,9 @@ class Loop:
         self.timing_source: str = saved.get("timing_source", "")
         if saved.get("tool"):
             self.tool.restore(saved["tool"])
+        if self.hold_out_audits:                          # a restart keeps the evaluation sample out of training
+            learner.hold_out([a["position"] for a in self.audits if a.get("held")] +
+                             [v[0] for v in self.outstanding.values() if v[4]])
 
     def _classes(self, classes):
         if classes is not None:
@@ -108,7 +113,7 @@ def propose(self: Loop, n_instances: int | None = None, random_fraction: float =
 # %% ../nbs/04b_loop.ipynb #9ea15060
 @patch
 def send(self: Loop, batch: QueryResult | None = None, n_instances: int | None = None):
-    "Save `batch` (default: `propose()`) as outstanding, send it; store and teach labels that come back now."
+    "Save `batch` (default: `propose()`) as outstanding, send it; store and teach labels that come back now. A batch already out in full is not sent again."
     if batch is None:
         batch = self.propose(n_instances)
     if not isinstance(batch, QueryResult):
@@ -117,6 +122,8 @@ def send(self: Loop, batch: QueryResult | None = None, n_instances: int | None =
         batch.ids = self.pool.ids_at(batch.indices)
     if batch.suggestions is None:
         batch.suggestions = self.learner.suggest(batch.indices)
+    if len(batch) and all(i in self.outstanding for i in batch.ids):
+        return None                                     # the same batch again: it is out already, nothing re-sent
     twice = [i for i, p in zip(batch.ids, batch.indices.tolist())
              if i in self.outstanding or self.learner.human_label(p) is not None]
     if twice:
@@ -126,6 +133,8 @@ def send(self: Loop, batch: QueryResult | None = None, n_instances: int | None =
     drawn = np.zeros(len(batch), bool) if batch.random is None else batch.random
     for i, p, (label, conf), r in zip(batch.ids, batch.indices.tolist(), batch.suggestions, drawn.tolist()):
         self.outstanding[i] = [int(p), None if label is None else encode_label(label), float(conf), self.round, r]
+    if self.hold_out_audits and drawn.any():            # random draws test the model before they teach it
+        self.learner.hold_out(batch.indices[drawn])
     self.stats[str(self.round)] = {"sent": len(batch), "labeled": 0, "confirmed": 0, "strategy": batch.strategy}
     self.store.add_items(batch.ids, batch.indices)
     self._save()                                        # durable before anyone is asked
@@ -161,7 +170,8 @@ def _mark_labeled(self: Loop, item_id: str, label) -> None:
     row["confirmed"] += int(confirmed)
     if drawn:                          # a random draw, predicted before it was taught: one more unbiased test item
         self.audits.append({"round": sent_in, "position": position, "correct": bool(confirmed),
-                            "confidence": confidence, "predicted": suggestion is not None})
+                            "confidence": confidence, "predicted": suggestion is not None,
+                            "held": self.hold_out_audits})
 
 # %% ../nbs/04b_loop.ipynb #e9540741
 @patch
@@ -221,6 +231,18 @@ def step(self: Loop, n_instances: int | None = None, wait: float = 0.0, poll_int
             break
         time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
     return not self.outstanding
+
+
+@patch
+def release_audits(self: Loop) -> bool:
+    "Let the held-out random draws join training (at the end of a run); True when the model must be refit to use them."
+    held = [a for a in self.audits if a.get("held")]
+    for a in held:
+        a["held"] = False
+    changed = self.learner.release([a["position"] for a in held])
+    if held:
+        self._save()
+    return changed
 
 
 @patch
