@@ -5,13 +5,16 @@
 # %% ../nbs/19b_evaluation.ipynb #5150fc12
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from .core import check_int
 
 # %% auto #0
-__all__ = ['evaluate', 'random_curve', 'labels_to_reach']
+__all__ = ['evaluate', 'random_curve', 'labels_to_reach', 'Estimate', 'ppi_accuracy', 'bootstrap_score', 'audit_score',
+           'random_learning_curve', 'fit_power_law', 'labels_for', 'estimate_labels_random']
 
 # %% ../nbs/19b_evaluation.ipynb #15db2437
 def evaluate(model, X, y, validation=None, metric: str = "accuracy", fitted: bool = False) -> float:
@@ -68,3 +71,184 @@ def labels_to_reach(curve: pd.DataFrame, level: float) -> float:
     "First `n_labels` of `curve` whose score reaches `level` (within 1e-12); NaN when it never does."
     hit = curve[curve["score"] >= level - 1e-12]
     return float(hit["n_labels"].min()) if len(hit) else float("nan")
+
+# %% ../nbs/19b_evaluation.ipynb #55558e68
+@dataclass(frozen=True)
+class Estimate:
+    "A measured figure with its 95% interval, the number of items behind it, and how it was measured."
+    value: float
+    low: float | None = None
+    high: float | None = None
+    n: int = 0
+    source: str = ""
+
+    def __repr__(self) -> str:
+        ci = "" if self.low is None else f" [{self.low:.3f}, {self.high:.3f}]"
+        return f"Estimate({self.value:.4f}{ci}, n={self.n}, {self.source})"
+
+
+def ppi_accuracy(correct, confidence, pool_confidence) -> Estimate:
+    "Power-tuned prediction-powered estimate of accuracy: audit correctness rectifying the model's pool confidence."
+    from scipy import stats
+    c = np.asarray(correct, dtype=np.float64)
+    q = np.asarray(confidence, dtype=np.float64)
+    Q = np.asarray(pool_confidence, dtype=np.float64)
+    n, N = len(c), len(Q)
+    if n == 0:
+        return Estimate(float("nan"), None, None, 0, "no random audit items yet")
+    if n < 2 or N < 2:
+        return Estimate(float(c.mean()), None, None, n, f"random audit of {n} item(s): too few for an interval")
+    var_q = q.var(ddof=1)
+    lam = 0.0 if var_q <= 0 else float(np.clip(np.cov(c, q)[0, 1] / (var_q * (1 + n / N)), 0.0, 1.0))
+    value = c.mean() - lam * (q.mean() - Q.mean())
+    var = np.var(c - lam * q, ddof=1) / n + lam ** 2 * Q.var(ddof=1) / N
+    # a floor: a quarter of the binomial variance at the Agresti-Coull proportion, so that a sample which happens to be
+    # all right (and a confident model) still gives an interval rather than a point
+    p = (c.sum() + 2) / (n + 4)
+    var = max(var, p * (1 - p) / (4 * n))
+    half = stats.t.ppf(0.975, n - 1) * np.sqrt(var)
+    value = float(np.clip(value, 0, 1))
+    return Estimate(value, float(max(0.0, value - half)), float(min(1.0, value + half)), n,
+                    f"random audit of {n} items, prediction-powered (PPI++) 95% interval")
+
+# %% ../nbs/19b_evaluation.ipynb #97a1a224
+def bootstrap_score(y_true, y_pred, metric: str = "accuracy", n_boot: int = 500, random_state: int = 0) -> Estimate:
+    "`metric` on (y_true, y_pred) with a percentile-bootstrap 95% interval."
+    from sklearn.metrics import get_scorer
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    n = len(y_true)
+    score_fn = get_scorer(metric)._score_func
+    kwargs = get_scorer(metric)._kwargs
+    if n == 0:
+        return Estimate(float("nan"), None, None, 0, "no random audit items yet")
+    value = float(score_fn(y_true, y_pred, **kwargs))
+    if n < 5:
+        return Estimate(value, None, None, n, f"random audit of {n} item(s): too few for an interval")
+    rng = np.random.default_rng(random_state)
+    boots = []
+    for _ in range(n_boot):
+        k = rng.integers(0, n, n)
+        with np.errstate(all="ignore"):
+            try:
+                boots.append(float(score_fn(y_true[k], y_pred[k], **kwargs)))
+            except ValueError:
+                continue
+    boots = np.asarray([b for b in boots if b == b])
+    if len(boots) < n_boot // 2:
+        return Estimate(value, None, None, n, f"random audit of {n} items: the bootstrap is undefined here")
+    return Estimate(value, float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975)), n,
+                    f"random audit of {n} items, {metric}, bootstrap 95% interval")
+
+# %% ../nbs/19b_evaluation.ipynb #296b8e54
+def audit_score(model, X_audit, y_audit, pool_confidence, metric: str = "accuracy") -> Estimate:
+    "The model's `metric` measured on held-out random audit items (PPI++ for accuracy, bootstrap otherwise)."
+    y_audit = np.asarray(y_audit)
+    if not len(y_audit):
+        return Estimate(float("nan"), None, None, 0, "no random audit items yet")
+    P = np.asarray(model.predict_proba(X_audit), dtype=np.float64)
+    pred = np.asarray(model.classes_)[P.argmax(1)]
+    if metric == "accuracy":
+        return ppi_accuracy(pred == y_audit, P.max(1), pool_confidence)
+    return bootstrap_score(y_audit, pred, metric)
+
+# %% ../nbs/19b_evaluation.ipynb #32e801f9
+def random_learning_curve(model, X_random, y_random, X0=None, y0=None, metric: str = "accuracy",
+                          fractions=(0.2, 0.4, 0.6, 0.8), repeats: int = 5, random_state: int = 0) -> pd.DataFrame:
+    """Random sampling's learning curve from randomly drawn labeled items: `model` refit on the seed set `X0, y0` plus
+    k of them (k = each fraction, `repeats` random draws each), scored with `metric` on the others.
+    Columns: n_labels (seed set included), score (mean over draws), se (its standard error)."""
+    from sklearn.base import clone
+    from sklearn.metrics import get_scorer
+    repeats = check_int(repeats, "repeats", minimum=1)
+    X_random, y_random = np.asarray(X_random), np.asarray(y_random)
+    m, n0 = len(y_random), 0 if y0 is None else len(y0)
+    scorer = get_scorer(metric)
+    rng = np.random.default_rng(random_state)
+    rows = []
+    for k in sorted({int(round(f * m)) for f in fractions}):
+        if k < 1 or m - k < 5:
+            continue
+        scores = []
+        for _ in range(repeats):
+            order = rng.permutation(m)
+            train, test = order[:k], order[k:]
+            Xs = X_random[train] if X0 is None else np.concatenate([X0, X_random[train]])
+            ys = y_random[train] if y0 is None else np.concatenate([y0, y_random[train]])
+            if len(set(ys.tolist())) < 2:
+                continue
+            with np.errstate(all="ignore"):
+                scores.append(float(scorer(clone(model).fit(Xs, ys), X_random[test], y_random[test])))
+        if len(scores) >= 2:
+            rows.append((n0 + k, float(np.mean(scores)), float(np.std(scores, ddof=1) / np.sqrt(len(scores)))))
+    return pd.DataFrame(rows, columns=["n_labels", "score", "se"])
+
+
+def fit_power_law(n_labels, scores, se=None):
+    "Parameters (b, c) of 1 - score(n) = b n^-c fitted in log-log space (weights from `se`), or None when it cannot be."
+    n, s = np.asarray(n_labels, dtype=float), np.asarray(scores, dtype=float)
+    err = np.clip(1.0 - s, 1e-3, 1.0)
+    ok = np.isfinite(s) & (n > 0)
+    if ok.sum() < 2 or len(set(n[ok].tolist())) < 2:
+        return None
+    w = np.ones(ok.sum())
+    if se is not None:                      # the standard error of log(err) is about se / err
+        sd = np.asarray(se, dtype=float)[ok] / err[ok]
+        sd = np.where(np.isfinite(sd) & (sd > 0), sd, np.nanmedian(np.r_[sd[np.isfinite(sd) & (sd > 0)], 0.1]))
+        w = 1.0 / np.maximum(sd, 0.02)
+    slope, intercept = np.polyfit(np.log(n[ok]), np.log(err[ok]), 1, w=w)
+    c = -float(slope)
+    if not np.isfinite(c) or c <= 0:        # error not falling with more labels: no curve to read
+        return None
+    return float(np.exp(intercept)), c
+
+
+def labels_for(params, score: float) -> float:
+    "Labels at which the fitted power law reaches `score` (NaN without a fit or a score)."
+    if params is None or score != score:
+        return float("nan")
+    b, c = params
+    return float((b / max(1.0 - score, 1e-3)) ** (1.0 / c))
+
+# %% ../nbs/19b_evaluation.ipynb #cc3e5e68
+def estimate_labels_random(model, X_random, y_random, score: float, X0=None, y0=None, metric: str = "accuracy",
+                           n_boot: int = 50, random_state: int = 0, min_random: int = 12,
+                           max_ratio: float = 2.0) -> dict:
+    """Labels random sampling would need to reach `score`, estimated from randomly drawn labeled items alone, with a
+    bootstrap 95% interval. `value` is a number only when the interval is narrower than `max_ratio` (high/low);
+    otherwise NaN, and `more_needed` says about how many more random labels would make it so."""
+    y_random = np.asarray(y_random)
+    X_random = np.asarray(X_random)
+    m = len(y_random)
+    out = {"value": float("nan"), "low": float("nan"), "high": float("nan"), "n_random": m, "more_needed": None,
+           "source": ""}
+    if m < min_random:
+        out["more_needed"] = int(min_random - m)
+        out["source"] = f"unknown: {m} random items; about {min_random - m} more would give a first estimate"
+        return out
+    curve = random_learning_curve(model, X_random, y_random, X0, y0, metric, random_state=random_state)
+    point = labels_for(fit_power_law(curve["n_labels"], curve["score"], curve["se"]), score)
+    rng = np.random.default_rng(random_state)
+    boots = []
+    for b in range(check_int(n_boot, "n_boot", minimum=1)):
+        k = rng.integers(0, m, m)
+        c = random_learning_curve(model, X_random[k], y_random[k], X0, y0, metric, repeats=2, random_state=b)
+        boots.append(labels_for(fit_power_law(c["n_labels"], c["score"], c["se"]), score))
+    boots = np.asarray(boots)
+    if point != point or np.mean(boots != boots) > 0.1:
+        out["more_needed"] = m
+        out["source"] = (f"unknown: the learning curve of {m} random items could not be fitted; "
+                         f"about {m} more random labels would tell")
+        return out
+    low, high = (float(np.quantile(boots[boots == boots], 0.025)), float(np.quantile(boots[boots == boots], 0.975)))
+    out.update(low=low, high=high, curve=curve)
+    ratio = high / max(low, 1.0)
+    if ratio > max_ratio:
+        more = int(np.ceil(m * ((np.log(ratio) / np.log(max_ratio)) ** 2 - 1)))
+        out["more_needed"] = more
+        out["source"] = (f"unknown: from {m} random items random sampling would need {low:.0f}-{high:.0f} labels "
+                         f"(95%), too wide to say; about {more} more random labels would narrow it")
+        return out
+    out["value"] = point
+    out["source"] = (f"estimated from {m} random items (power-law learning curve, bootstrap 95% interval "
+                     f"{low:.0f}-{high:.0f})")
+    return out

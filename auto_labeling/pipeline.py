@@ -16,8 +16,9 @@ from fastcore.basics import patch
 
 from .core import Pool, as_pool, check_classifier, check_fraction, check_text, is_fitted
 from .destinations import get_destination
-from .evaluation import evaluate, labels_to_reach, random_curve
-from .learner import ActiveLearner
+from .evaluation import (audit_score, estimate_labels_random, evaluate, fit_power_law, labels_to_reach,
+                                      random_curve, random_learning_curve)
+from .learner import ActiveLearner, make_strategy
 from .loop import Loop
 from .results import HIST_BINS, PipelineResults
 from .semi_supervised import SelfTrainer
@@ -26,8 +27,12 @@ from .settings import (CostModel, EvaluationSettings, PipelineSettings, SemiSupe
 from .stopping import Progress, cohen_kappa, first_stop
 from .store import LabelStore
 
+MIN_RANDOM = 12                 # random items before the lift monitor reads random sampling's learning curve
+MIN_RANDOM_FALLBACK = 30        # ... and before "no lift" may switch a run to random sampling
+MAX_EXTRAPOLATION = 3.0         # random sampling's curve is read at most this far beyond its largest label count
+
 # %% auto #0
-__all__ = ['AutoLabelingPipeline']
+__all__ = ['MIN_RANDOM', 'MIN_RANDOM_FALLBACK', 'MAX_EXTRAPOLATION', 'AutoLabelingPipeline']
 
 # %% ../nbs/19d_pipeline.ipynb #c4ffef6d
 class AutoLabelingPipeline:
@@ -171,10 +176,14 @@ def _setup(self: AutoLabelingPipeline, pool: Pool, truth, X0, y0) -> None:
                                  min_pseudo_accuracy=s.semi_supervision.min_pseudo_accuracy)
     if X0 is not None:
         self.learner.teach(X0, y0, refit=False)            # the seed set (not pool items: it needs no store ids)
+    # the loop first: without a validation set its random draws are held out of training to measure the model, and
+    # it re-applies that from its state before the labels already bought are read
+    self.loop = Loop(self.learner, pool, self.tool, truth=truth, classes=self.classes, key="pipeline:loop",
+                     hold_out_audits=self.validation is None)
     self.learner.sync(pool)                                # every label already bought for this pool
-    if self.learner.n_labeled and not is_fitted(self.model):
-        self.learner.update_model()
-    self.loop = Loop(self.learner, pool, self.tool, truth=truth, classes=self.classes, key="pipeline:loop")
+    if self.learner.n_labeled and (not is_fitted(self.model) or len(self.learner.held_out)):
+        self.learner.update_model()                        # (a resumed model must not have trained on held-out items)
+    self._score_source = None
     rng = np.random.default_rng(self.random_state)
     n = min(s.evaluation.monitor_size, len(pool))
     self._stop_set = np.sort(rng.choice(len(pool), size=n, replace=False))
@@ -182,36 +191,102 @@ def _setup(self: AutoLabelingPipeline, pool: Pool, truth, X0, y0) -> None:
 # %% ../nbs/19d_pipeline.ipynb #e460a300
 @patch
 def _evaluation_source(self: AutoLabelingPipeline) -> str:
-    "How the run's score is measured, in words."
-    if self.validation is not None:
-        return f"validation set of {len(self.validation[1])}"
-    return "cross-validation on actively chosen labels (biased low)"
+    "How the run's score is measured, in words (the source of the last score)."
+    if self._score_source is None:
+        self._score()
+    return self._score_source
 
 
 @patch
-def _score(self: AutoLabelingPipeline) -> tuple[float, float | None, float | None]:
-    "The configured metric: (estimate, lower, upper) — on the validation set, else cross-validated on the labels."
+def _score(self: AutoLabelingPipeline, pool_confidence=None) -> tuple[float, float | None, float | None]:
+    """The configured metric: (estimate, lower, upper) — on the validation set; else on the held-out random audit
+    items (prediction-powered with the model's confidence on the stop set); else cross-validated on the labels,
+    which is biased low when they were actively chosen, and says so."""
+    s = self.settings
     if not is_fitted(self.model) or not self.learner.n_labeled:
+        self._score_source = "unknown: no model yet"
         return float("nan"), None, None
-    value = evaluate(self.model, self.learner.X_labeled, self.learner.y_labeled, self.validation,
-                     self.settings.metric, fitted=True)
-    return value, None, None
+    if self.validation is not None:
+        self._score_source = f"validation set of {len(self.validation[1])}"
+        return evaluate(self.model, None, None, self.validation, s.metric, fitted=True), None, None
+    held = self.learner.held_out
+    if len(held) >= 2:
+        if pool_confidence is None:
+            pool_confidence = self.model.predict_proba(self.loop.pool.features(self._stop_set)).max(1)
+        labels = self.learner.labels_by_position
+        est = audit_score(self.model, self.loop.pool.features(held), np.asarray([labels[p] for p in held]),
+                          pool_confidence, s.metric)
+        self._score_source = est.source
+        return est.value, est.low, est.high
+    self._score_source = ("cross-validation on actively chosen labels (biased low; fewer than 2 random audit items "
+                          "so far)")
+    return evaluate(self.model, self.learner.X_labeled, self.learner.y_labeled, None, s.metric, fitted=True), None, None
+
+
+@patch
+def _random_items(self: AutoLabelingPipeline):
+    "The labeled random draws (audit items) so far: their features and labels — the only labels chosen at random."
+    labels = self.learner.labels_by_position
+    positions = sorted({a["position"] for a in self.loop.audits if a["position"] in labels})
+    y = np.asarray([labels[p] for p in positions])
+    return (self.loop.pool.features(positions) if positions else None), y
+
+
+@patch
+def _lift(self: AutoLabelingPipeline, row: dict) -> dict:
+    """Active learning's lift this round: the run's score minus random sampling's at the same label count, read off
+    the power-law learning curve of the random items — NaN until there are `MIN_RANDOM` of them, and beyond
+    `MAX_EXTRAPOLATION` times the curve's largest label count (with a 10% random share the lift is known early in a
+    run only; a larger `random_fraction` keeps it known longer). Its interval is the score's; the curve's own
+    uncertainty is not in it."""
+    out = {"n_random": 0, "score_random": float("nan"), "lift": float("nan"), "lift_low": float("nan"),
+           "lift_high": float("nan")}
+    if not self.settings.evaluation.lift_monitor:
+        return out
+    Xr, yr = self._random_items()
+    out["n_random"] = len(yr)
+    if len(yr) < MIN_RANDOM or row["score"] != row["score"]:
+        return out
+    curve = random_learning_curve(self.model, Xr, yr, *self._seed, self.settings.metric, repeats=2,
+                                  random_state=0 if self.random_state is None else self.random_state)
+    params = fit_power_law(curve["n_labels"], curve["score"], curve["se"])
+    if params is None or row["n_labels"] > MAX_EXTRAPOLATION * curve["n_labels"].max():
+        return out                         # no curve, or too far beyond the random labels to read it honestly
+    b, c = params
+    random_score = float(np.clip(1.0 - b * max(row["n_labels"], 1) ** -c, 0.0, 1.0))
+    out.update(score_random=random_score, lift=row["score"] - random_score)
+    if row["score_low"] is not None:
+        out.update(lift_low=row["score_low"] - random_score, lift_high=row["score_high"] - random_score)
+    return out
+
+
+@patch
+def _no_lift(self: AutoLabelingPipeline, rounds) -> bool:
+    "The lift's interval held zero (or less) in each of the last `patience` rounds, with enough random items behind it."
+    k = self.settings.stopping.patience or 3
+    recent = [r for r in rounds if r.get("lift", float("nan")) == r.get("lift", float("nan"))][-k:]
+    if len(recent) < k or recent[-1]["n_random"] < MIN_RANDOM_FALLBACK:
+        return False
+    return all((r["lift_low"] if r["lift_low"] == r["lift_low"] else r["lift"]) <= 0 for r in recent)
 
 
 @patch
 def _record(self: AutoLabelingPipeline, round_no: int, seconds: float) -> dict:
     "One round's row: labels, confirmations, pseudo-labels, score, confidence on the stop set, κ, seconds."
     stats = self.loop.round_stats(round_no)
-    score, low, high = self._score()
+    conf = None
+    if is_fitted(self.model):
+        P = self.model.predict_proba(self.loop.pool.features(self._stop_set))
+        conf = P.max(1)
+    score, low, high = self._score(conf)
     row = {"round": round_no, "n_labels": int(self.learner.n_labeled), "n_sent": stats["sent"],
            "n_confirmed": int(stats["confirmed"]), "strategy": stats["strategy"],
            "n_scored": len(self.loop.pool) if round_no else 0, "score": score, "score_low": low, "score_high": high}
     pseudo = self.learner.pseudo
     row["n_pseudo"] = 0 if pseudo is None else int(len(pseudo))
     row["pseudo_share"] = row["n_pseudo"] / max(1, len(self.loop.pool))
-    if is_fitted(self.model):
-        P = self.model.predict_proba(self.loop.pool.features(self._stop_set))
-        conf, pred = P.max(1), np.asarray(self.model.classes_)[P.argmax(1)]
+    if conf is not None:
+        pred = np.asarray(self.model.classes_)[P.argmax(1)]
         row.update(confidence_median=float(np.median(conf)), confidence_q10=float(np.quantile(conf, 0.1)),
                    confidence_q90=float(np.quantile(conf, 0.9)),
                    confidence_hist=np.histogram(conf, HIST_BINS)[0].tolist(), predictions=pred.tolist())
@@ -221,6 +296,7 @@ def _record(self: AutoLabelingPipeline, round_no: int, seconds: float) -> dict:
     else:
         row.update(confidence_median=float("nan"), confidence_q10=float("nan"), confidence_q90=float("nan"),
                    confidence_hist=[0] * (len(HIST_BINS) - 1), predictions=None, kappa_previous=float("nan"))
+    row.update(self._lift(row))
     row["seconds"] = round(seconds, 4)
     return row
 
@@ -255,6 +331,9 @@ def run(self: AutoLabelingPipeline, labeled_data=None, unlabeled_data=None, targ
     for rule, saved in zip(rules, state.get("rules", [])):
         rule.restore(saved)
     rounds = state["rounds"]
+    self._fell_back = bool(state.get("fell_back", False))
+    if self._fell_back:
+        self.learner.strategy = make_strategy("random", self.model, self.random_state)
     self._last_predictions = rounds[-1].get("predictions") if rounds else None
     if not rounds:
         rounds.append(self._record(0, 0.0))
@@ -267,10 +346,12 @@ def run(self: AutoLabelingPipeline, labeled_data=None, unlabeled_data=None, targ
         if self.loop.round > rounds[-1]["round"]:              # a batch came back: record its round
             rounds.append(self._record(self.loop.round, time.perf_counter() - t0))
             bar.update(1)
+            self._check_lift(rounds)
         rule = first_stop(rules, self._progress(rounds[-1]))
         for row in rounds[:-1]:                                # only the last round's stop-set predictions are kept
             row.pop("predictions", None)
-        self.store.put_state("pipeline", {"rounds": rounds, "rules": [r.state() for r in rules]})
+        self.store.put_state("pipeline", {"rounds": rounds, "rules": [r.state() for r in rules],
+                                          "fell_back": self._fell_back})
         if rule is not None:
             stopped = rule.reason
             break
@@ -278,7 +359,26 @@ def run(self: AutoLabelingPipeline, labeled_data=None, unlabeled_data=None, targ
         self.loop.send(self.loop.propose(self._batch_size(), s.random_fraction))
     bar.close()
     self.results = self._results(rounds, stopped, target)
+    if stopped != "waiting_for_labels" and self.learner.release():
+        self.learner.update_model()                        # the run is over: the audit items teach the final model
     return self.results
+
+
+@patch
+def _check_lift(self: AutoLabelingPipeline, rounds) -> None:
+    "Warn (once) when active learning shows no lift over random sampling; with `fallback='random'`, switch to it."
+    if self._fell_back or not self._no_lift(rounds):
+        return
+    last = rounds[-1]
+    said = (f"active learning shows no lift over random sampling in the last {self.settings.stopping.patience or 3} "
+            f"rounds (lift {last['lift']:+.3f}, estimated from {last['n_random']} random items)")
+    if self.settings.fallback == "random":
+        self.learner.strategy = make_strategy("random", self.model, self.random_state)
+        self._fell_back = True
+        warnings.warn(said + "; switching to random sampling (configure(fallback='random'))", stacklevel=3)
+    elif not getattr(self, "_warned_no_lift", False):
+        self._warned_no_lift = True
+        warnings.warn(said + "; configure(fallback='random') would switch to random sampling", stacklevel=3)
 
 
 @patch
@@ -316,6 +416,18 @@ def _results(self: AutoLabelingPipeline, rounds, stopped, target) -> PipelineRes
                           timing_source=self.loop.timing_source, budget=s.budget,
                           baseline="unknown: no true labels to measure random sampling with")
     used, final = res.labels_used, res.accuracy
+    # what random sampling must reach: what the run has evidence for (its score's 95% lower bound, when it has one),
+    # else the target when reached, else the run's final score
+    low = table["score_low"].iloc[-1] if "score_low" in table else None
+    if low is not None and low == low:
+        reference, what = float(low), f"the run's 95% lower bound {low:.3f}"
+    elif target is not None and final >= target:
+        reference, what = target, f"the target {target:.3f}"
+    else:
+        reference, what = final, f"the run's score {final:.3f}"
+    if self._truth is None and final == final and used > 0:
+        self._estimate_baseline(res, reference)
+        return res
     if self._truth is None or not s.evaluation.random_baseline or final != final or used <= 0:
         if self._truth is not None and not s.evaluation.random_baseline:
             res.baseline = "unknown: the random baseline was switched off (evaluation.random_baseline=False)"
@@ -325,14 +437,26 @@ def _results(self: AutoLabelingPipeline, rounds, stopped, target) -> PipelineRes
     while n < limit:
         n = min(limit, int(math.ceil(n * 1.25)))
         steps.append(n)
-    reference = target if target is not None and final >= target else final    # what was asked, or what we got
     curve = random_curve(self.model, self.loop.pool, self._truth, steps, *self._seed, self.validation,
                          seeds=s.evaluation.baseline_seeds, random_state=self.random_state, metric=s.metric,
                          stop_at=reference)
     res.random_curve = curve
     res.labels_random = labels_to_reach(curve, reference)
-    res.baseline = f"measured in simulation (random sampling on the same pool, {s.evaluation.baseline_seeds} seeds)"
+    res.baseline = (f"measured in simulation (random sampling on the same pool, {s.evaluation.baseline_seeds} seeds, "
+                    f"to reach {what})")
     if res.labels_random != res.labels_random:             # random never got there: the saving is a lower bound
         res.labels_random = float(limit)
         res.baseline += f"; random never reached it within {limit} labels, so the saving is a lower bound"
     return res
+
+
+@patch
+def _estimate_baseline(self: AutoLabelingPipeline, res: PipelineResults, reference: float) -> None:
+    "With a real tool: random sampling's label count estimated from the random items alone, or NaN and how many more."
+    Xr, yr = self._random_items()
+    est = estimate_labels_random(self.model, Xr if len(yr) else np.empty((0, 0)), yr, reference, *self._seed,
+                                 metric=self.settings.metric,
+                                 random_state=0 if self.random_state is None else self.random_state)
+    res.labels_random, res.baseline = est["value"], est["source"]
+    res.labels_random_low, res.labels_random_high = est["low"], est["high"]
+    res.more_random_needed = est["more_needed"]

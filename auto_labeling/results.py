@@ -40,6 +40,9 @@ class PipelineResults:
     seconds_per_label: float | None = None           # measured by the tool (widget clicks, Label Studio lead times)
     timing_source: str = ""
     budget: int | None = None                        # the labels the run was allowed
+    labels_random_low: float = float("nan")          # 95% interval of labels_random, when it was estimated
+    labels_random_high: float = float("nan")
+    more_random_needed: int | None = None            # random labels that would settle an unknown labels_random
 
     def __repr__(self) -> str:
         return (f"PipelineResults({self.metric}={self.accuracy:.4f} ({self.evaluation}), labels_used={self.labels_used}, "
@@ -86,6 +89,9 @@ def cost_report(self: PipelineResults, traditional_budget: float | None = None) 
     n_scored = int(self.rounds["n_scored"].sum()) if len(self.rounds) else 0
     out = model.report(self.labels_random, self.labels_used, self.n_confirmed, n_scored, traditional_budget)
     out["baseline"] = self.baseline
+    out["labels_random_interval"] = (None if self.labels_random_low != self.labels_random_low
+                                     else (self.labels_random_low, self.labels_random_high))
+    out["more_random_needed"] = self.more_random_needed
     out["seconds_per_label"] = model.seconds_per_label
     out["seconds_per_label_source"] = (f"measured ({self.timing_source})" if self.seconds_per_label is not None
                                        else "cost model (assumed)")
@@ -110,6 +116,8 @@ def to_dict(self: PipelineResults) -> dict:
             "labels_used": self.labels_used, "budget": self.budget, "budget_remaining": self.budget_remaining,
             "stopped_by": self.stopped_by, "target_accuracy": self.target_accuracy,
             "labels_random": _finite(self.labels_random), "baseline": self.baseline,
+            "labels_random_interval": [_finite(self.labels_random_low), _finite(self.labels_random_high)],
+            "more_random_needed": self.more_random_needed,
             "cost_savings": _finite(self.cost_savings), "cost_report": report, "rounds": rounds,
             "random_curve": None if self.random_curve is None else json.loads(self.random_curve.to_json(orient="records"))}
 
@@ -132,7 +140,13 @@ def plot(self: PipelineResults, axes=None):
         _, axes = plt.subplots(1, 2, figsize=(11, 4))
     ax, cx = axes
     r = self.rounds
-    ax.plot(r["n_labels"], r["score"], marker="o", ms=3, label="this run")
+    ax.plot(r["n_labels"], r["score"], marker="o", ms=3, label=f"this run ({self.evaluation})")
+    if "score_low" in r and r["score_low"].notna().any():
+        ax.fill_between(r["n_labels"], r["score_low"].astype(float), r["score_high"].astype(float), alpha=0.2,
+                        label="95% interval")
+    if "score_random" in r and r["score_random"].notna().any():
+        ax.plot(r["n_labels"], r["score_random"], ls="-.", color="grey", lw=0.8,
+                label="random sampling (estimated from the random items)")
     if self.random_curve is not None:
         ax.plot(self.random_curve["n_labels"], self.random_curve["score"], ls="--", color="grey",
                 label="random sampling (measured)")
@@ -141,7 +155,7 @@ def plot(self: PipelineResults, axes=None):
     if np.isfinite(self.labels_random):
         ax.axvline(self.labels_random, color="grey", lw=0.8, ls=":",
                    label=f"random needs {self.labels_random:.0f} ({self.baseline})")
-    ax.set(xlabel="human labels", ylabel=f"{self.metric} ({self.evaluation})", title=f"stopped by {self.stopped_by}")
+    ax.set(xlabel="human labels", ylabel=self.metric, title=f"stopped by {self.stopped_by}")
     ax.legend(fontsize=8)
     cx.fill_between(r["round"], r["confidence_q10"], r["confidence_q90"], alpha=0.25, label="10th–90th percentile")
     cx.plot(r["round"], r["confidence_median"], marker="o", ms=3, label="median")

@@ -61,7 +61,9 @@ def report(self: CostModel, labels_random: float, labels_used: int, n_confirmed:
 # %% ../nbs/19a_settings.ipynb #73553561
 @dataclass(frozen=True)
 class StoppingSettings:
-    "The optional stopping rules: stabilizing predictions, a plateau, and rules of your own."
+    """The optional stopping rules: stabilizing predictions (only when the run has no target: a model whose predictions
+    stopped changing is no evidence that it reached the target, so a run with one goes on until its score's lower
+    bound passes it, or the budget or `max_iterations` ends it), a plateau, and rules of your own."""
     patience: int | None = 3               # rounds of stable predictions (also the plateau's window); None: off
     stable_kappa: float = 0.99             # Cohen's kappa between consecutive models that counts as stable
     min_delta: float | None = None         # plateau: a smaller score gain in each of `patience` rounds stops
@@ -83,7 +85,8 @@ class StoppingSettings:
         if max_iterations is not None:
             rules.append(MaxRounds(max_iterations))
         if self.patience is not None:
-            rules.append(StabilizingPredictions(self.stable_kappa, self.patience))
+            if target is None:                # with a target, stable predictions are no evidence of reaching it
+                rules.append(StabilizingPredictions(self.stable_kappa, self.patience))
             if self.min_delta is not None:
                 rules.append(Plateau(self.min_delta, self.patience))
         rules.append(PoolExhausted())
@@ -96,11 +99,13 @@ class EvaluationSettings:
     monitor_size: int = 2000
     random_baseline: bool = True
     baseline_seeds: int = 3
+    lift_monitor: bool = True         # each round: the score minus random sampling's, from the random items' curve
 
     def __post_init__(self):
         check_int(self.monitor_size, "monitor_size", minimum=1)
         check_bool(self.random_baseline, "random_baseline")
         check_int(self.baseline_seeds, "baseline_seeds", minimum=1)
+        check_bool(self.lift_monitor, "lift_monitor")
 
 
 @dataclass(frozen=True)

@@ -233,6 +233,9 @@ def test_label_studio_answers_later_and_a_restarted_pipeline_collects(label_stud
     assert r.cost_report()["seconds_per_label_source"].startswith("measured")
     s = LabelStore(str(store))
     assert len(s.labels("human")) == 10 and set(s.labels("human").values()) <= {str(c) for c in range(10)}
+    # no true labels with Label Studio: the saving is estimated from the random items, or unknown and says how many more
+    assert r.cost_savings != r.cost_savings and r.baseline.startswith("unknown: 1 random items")
+    assert r.more_random_needed == 11 and r.to_dict()["cost_savings"] is None
 
 
 def test_oracle_argument_plateau_and_pool_exhausted_stops(digits):
@@ -250,3 +253,34 @@ def test_oracle_argument_plateau_and_pool_exhausted_stops(digits):
     assert r.stopped_by == "pool_exhausted" and r.labels_used == 60
     with pytest.raises(ValueError, match="one label per pool item"):
         small.run(unlabeled_data=X[:60], oracle=y[:59])
+
+
+def test_a_scripted_person_without_a_validation_set_gets_honest_figures():
+    """The specification's settings with a tool that is not the simulator (a scripted person: no oracle reaches the
+    pipeline): the accuracy comes from the random audit with an interval holding the true accuracy on the items the
+    run never saw, the target stop fires on the lower bound, and the saving is estimated from the random items or is
+    NaN with how many more random labels would settle it — never a constant."""
+    from sklearn.datasets import load_digits
+    from auto_labeling.destinations import LabelingTool
+    X, y = load_digits(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(y))
+    X, y = X[order] / 16.0, y[order]
+
+    class Person(LabelingTool):
+        name, answers_now = "scripted_person", True
+        def __init__(self, truth): self.truth = truth
+        def send(self, batch): return self.truth[batch.indices]
+
+    p = AutoLabelingPipeline(LogisticRegression(max_iter=1000), labeling_tool=Person(y[30:]), random_state=0)
+    p.configure(batch_size=20, max_iterations=20, budget=400, random_fraction=0.2)
+    r = p.run(labeled_data=(X[:30], y[:30]), unlabeled_data=X[30:], target_accuracy=0.9, progress=False)
+    last = r.rounds.iloc[-1]
+    unseen = np.setdiff1d(np.arange(len(y) - 30), p.learner.labeled_indices) + 30
+    true = p.model.score(X[unseen], y[unseen])
+    assert r.evaluation.startswith("random audit") and r.stopped_by == "target_accuracy"
+    assert last.score_low >= 0.9 and last.score_low - 0.02 <= true
+    if r.cost_savings == r.cost_savings:
+        assert r.baseline.startswith("estimated from") and r.labels_random_low <= r.labels_random <= r.labels_random_high
+    else:
+        assert r.baseline.startswith("unknown") and r.more_random_needed > 0
+    assert r.cost_report()["more_random_needed"] == r.more_random_needed
