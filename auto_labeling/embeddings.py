@@ -257,17 +257,6 @@ class _Embedder(TransformerMixin, BaseEstimator):
         "Nothing to fit (the model is pretrained); here so it sits in scikit-learn pipelines."
         return self
 
-    @property
-    def remembered(self) -> int:
-        "How many items' embeddings this embedder holds."
-        return len(self._memo)
-
-    def forget(self) -> int:
-        "Drop the remembered embeddings (after files changed, or to free memory); returns how many there were."
-        n = len(self._memo)
-        self._memo.clear()
-        return n
-
     def _key(self, item):
         return None
 
@@ -304,6 +293,20 @@ def __call__(self: _Embedder, items) -> np.ndarray:
     "The same as `transform`: an embedder is a `featurize` callable."
     return self.transform(items)
 
+# %% ../nbs/17_embeddings.ipynb #9264d5f8
+@patch(as_prop=True)
+def remembered(self: _Embedder) -> int:
+    "How many items' embeddings this embedder holds."
+    return len(self._memo)
+
+
+@patch
+def forget(self: _Embedder) -> int:
+    "Drop the remembered embeddings (after files changed, or to free memory); returns how many there were."
+    n = len(self._memo)
+    self._memo.clear()
+    return n
+
 # %% ../nbs/17_embeddings.ipynb #bd53e514
 class TextEmbedder(_Embedder):
     "`featurize` for text pools: texts -> all-MiniLM-L6-v2 embeddings `(n, 384)`, remembered per text."
@@ -321,7 +324,7 @@ class TextEmbedder(_Embedder):
     def _embed(self, items):
         return embed_texts(items, self.batch_size, self.progress, self.device)
 
-
+# %% ../nbs/17_embeddings.ipynb #a4f4db45
 class ImageEmbedder(_Embedder):
     "`featurize` for image pools: paths / PIL images / uint8 arrays -> EfficientNet-Lite0 features `(n, 1280)`."
     dim = IMAGE_DIM
