@@ -135,7 +135,7 @@ def test_embedders_as_featurize_in_the_loop(sms, tmp_path):
     img = ImageEmbedder(batch_size=3)
     pool = as_pool(paths, img)
     X = pool.features(np.arange(8))
-    assert X.shape == (8, IMAGE_DIM) and len(img._memo) == 8
+    assert X.shape == (8, IMAGE_DIM) and img.remembered == 8
     assert np.allclose(pool.features(np.array([5, 2])), X[[5, 2]])
 
 
