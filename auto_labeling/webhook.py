@@ -15,7 +15,9 @@ from typing import Callable
 import numpy as np
 
 from .core import check_int, check_real
-from .label_studio import Control, LabelStudioClient, LabelStudioTool, annotation_event
+from .label_studio import ChoiceMap, Control, annotation_event
+from .label_studio_client import LabelStudioClient
+from .label_studio_tool import LabelStudioTool
 from .loop import Loop
 from .store import LabelStore
 
@@ -29,7 +31,8 @@ __all__ = ['log', 'SECRET_HEADER', 'ANNOTATION_ACTIONS', 'make_webhook_app', 'Re
 
 # %% ../nbs/11_webhook.ipynb #e5f72f47
 def make_webhook_app(store: LabelStore, secret: str, control: Control, client: LabelStudioClient | None = None,
-                     on_stored: Callable[[int], None] | None = None, max_body: int = 1_000_000):
+                     on_stored: Callable[[int], None] | None = None, max_body: int = 1_000_000,
+                     choices: ChoiceMap | None = None):
     "A Starlette app that stores Label Studio annotation webhooks in `store` (POST /webhook; GET /health)."
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
@@ -73,8 +76,11 @@ def make_webhook_app(store: LabelStore, secret: str, control: Control, client: L
                 or not isinstance(task.get("data"), dict) or "item_id" not in task["data"]:
             return refuse(400, "annotation webhook without annotation.id or task.data.item_id")
         try:
-            event = annotation_event(ann, task["data"]["item_id"], control, users, client)
-        except (KeyError, TypeError, IndexError, AttributeError):
+            event = annotation_event(ann, task["data"]["item_id"], control, users,
+                                     None if client is None else client.user_email, choices)
+        except (ValueError, TypeError) as e:           # validated against the project's config: stored nothing
+            return refuse(422, f"annotation does not fit the project: {e}")
+        except (KeyError, IndexError, AttributeError):
             return refuse(400, "annotation result does not match the project's label config")
         if event is None:
             return JSONResponse({"stored": False, "reason": "empty or skipped annotation"})
@@ -192,18 +198,29 @@ class WebhookServer:
 
 
 def register_webhook(client: LabelStudioClient, project_id: int, url: str, secret: str):
-    "Ask Label Studio to call `url` on annotation create/update, with the secret header."
-    return client._call(lambda: client.sdk.webhooks.create(
-        project=project_id, url=url, send_payload=True, send_for_all_actions=False,
-        actions=list(ANNOTATION_ACTIONS), headers={SECRET_HEADER: secret}, is_active=True),
-        f"register a webhook on project {project_id}", retry=False)
+    """Ask Label Studio to call `url` on annotation create/update, with the secret header. Idempotent: a webhook of
+    the project with the same URL (ours, from an earlier start) is updated, and any copies of it are removed, so each
+    annotation is delivered once however often the service restarts."""
+    settings = dict(url=url, send_payload=True, send_for_all_actions=False, actions=list(ANNOTATION_ACTIONS),
+                    headers={SECRET_HEADER: secret}, is_active=True)
+    hooks = client.call(lambda: client.sdk.webhooks.list(project=str(project_id)),
+                        f"list the webhooks of project {project_id}")
+    ours = [h for h in hooks if h.url == url and getattr(h, "project", project_id) in (project_id, None)]
+    for extra in ours[1:]:
+        client.call(lambda: client.sdk.webhooks.delete(id=extra.id), f"remove a duplicate webhook {extra.id}")
+    if ours:
+        return client.call(lambda: client.sdk.webhooks.update(id=ours[0].id, **settings),
+                           f"update webhook {ours[0].id} on project {project_id}")
+    return client.call(lambda: client.sdk.webhooks.create(project=project_id, **settings),
+                       f"register a webhook on project {project_id}", retry=False)
 
 
 def serve_webhook(client: LabelStudioClient, project_id: int, store: LabelStore, secret: str,
                   host: str = "127.0.0.1", port: int = 9090, public_url: str | None = None, learner=None, pool=None,
                   every_n: int = 20, every_s: float = 60.0, to_data: Callable | None = None, block: bool = True):
-    """Register the webhook on the project and serve it; with a learner and pool (a `Pool` whose `items` are what
-    the tasks show), retrain and upload the next batch through the loop, debounced."""
+    """Register the webhook on the project (idempotently), pull what was annotated while the service was down, and
+    serve; with a learner and pool (a `Pool` whose `items` are what the tasks show), retrain and upload the next
+    batch through the loop, debounced."""
     control = client.controls(project_id)[0]
     retrainer = None
     if learner is not None:
@@ -211,9 +228,14 @@ def serve_webhook(client: LabelStudioClient, project_id: int, store: LabelStore,
             raise ValueError("serve_webhook with a learner needs the pool it queries")
         tool = LabelStudioTool(client, project_id, to_data=to_data)
         retrainer = Retrainer(Loop(learner, pool, tool, key=f"webhook:{project_id}"), every_n=every_n, every_s=every_s)
-    app = make_webhook_app(store, secret, control, client, retrainer.notify if retrainer else None)
+    app = make_webhook_app(store, secret, control, client, retrainer.notify if retrainer else None,
+                           choices=retrainer.loop.tool.choices() if retrainer else None)
     server = WebhookServer(app, host, port)
     register_webhook(client, project_id, (public_url or server.url) + "/webhook", secret)
+    missed = client.pull_annotations(project_id, store, choices=retrainer.loop.tool.choices() if retrainer else None)
+    log.info("caught up on start: %d annotations made while the service was down", missed)
+    if missed and retrainer is not None:                       # labels made while down count towards a retrain
+        retrainer.notify(missed)
     if not block:
         return server.start(), retrainer
     server._server.run()

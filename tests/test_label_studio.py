@@ -3,6 +3,7 @@ import io
 import json
 import threading
 import time
+import urllib.request
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -209,7 +210,7 @@ def test_upload_images_into_label_studio_storage(client, tmp_path):
                                   chunk_size=2)
     assert report.created == 5 and len(set(report.task_ids.values())) == 5
     # the seed's call style: the last created project is the default
-    again = client.upload_images(images=images, item_ids=[f"u{i}" for i in range(5)], predictions=preds)
+    again = client.upload_images(project.id, images=images, item_ids=[f"u{i}" for i in range(5)], predictions=preds)
     assert again.created == 0 and again.skipped == 5
     tasks = client.export_annotations(project.id, "JSON")
     assert len(tasks) == 5 and all(t["data"]["image"].startswith("/data/upload/") for t in tasks)
@@ -217,3 +218,92 @@ def test_upload_images_into_label_studio_storage(client, tmp_path):
     assert by_item["u3"]["data"]["image"].endswith("-img_3.png")
     task = client.sdk.tasks.get(id=str(report.task_ids["u1"]))
     assert task.predictions and task.predictions[0].result[0]["value"]["choices"] == ["dog"]
+
+
+def test_integer_classes_go_through_the_pipeline_and_confirmations_are_counted(label_studio, tmp_path):
+    "Digits with integer y: the project's choices are '0'..'9', labels come back as ints, confirmations are counted."
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+    from auto_labeling import AutoLabelingPipeline, EvaluationSettings
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    texts = [f"digit image {i}" for i in range(len(X))]
+    store = tmp_path / "ints.sqlite"
+
+    def pipeline():
+        p = AutoLabelingPipeline(LogisticRegression(max_iter=500), labeling_tool="label_studio", store=store,
+                                 url=label_studio.url, api_key=label_studio.token, project_title="integer classes",
+                                 random_state=0)
+        return p.configure(batch_size=10, max_iterations=3, evaluation=EvaluationSettings(random_baseline=False))
+
+    data = dict(labeled_data=(X[:40], y[:40]), unlabeled_data=X[40:600], items=texts[40:600],
+                validation_data=(X[1200:], y[1200:]), progress=False)
+    assert pipeline().run(**data).stopped_by == "waiting_for_labels"
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    project_id = LabelStore(str(store)).get_state("pipeline:loop")["tool"]["project_id"]
+    control = client.controls(project_id)[0]
+    assert control.labels == [str(c) for c in range(10)]
+    tasks = client.export_annotations(project_id, "JSON")
+    assert len(tasks) == 10
+    shown = {t["data"]["item_id"]: client.sdk.tasks.get(id=str(t["id"])).predictions[0].result[0]["value"]["choices"][0]
+             for t in tasks}
+    confirmed = 0
+    for k, t in enumerate(tasks[:6]):                      # an annotator labels 6 of the 10 with the true digit
+        item = t["data"]["item_id"]
+        truth = str(y[40 + int(item)])
+        confirmed += truth == shown[item]
+        client.sdk.annotations.create(id=t["id"], result=choices_result(control, truth), lead_time=5.0)
+    r = pipeline().run(**data)                              # collects the 6: stored as ints, no error
+    s = LabelStore(str(store))
+    human = s.labels("human")
+    assert len(human) == 6 and all(type(v) is int for v in human.values()), human
+    for t in tasks[6:]:                                     # the rest of the batch comes in
+        item = t["data"]["item_id"]
+        truth = str(y[40 + int(item)])
+        confirmed += truth == shown[item]
+        client.sdk.annotations.create(id=t["id"], result=choices_result(control, truth), lead_time=5.0)
+    r = pipeline().run(**data)
+    assert list(r.rounds["round"])[:2] == [0, 1] and r.labels_used == 50
+    assert int(r.rounds["n_confirmed"].iloc[1]) == confirmed and confirmed > 0
+    assert len(client.task_ids_by_item(project_id)) == 20   # the next batch went up
+
+
+def test_plain_tasks_get_a_stable_item_id_and_tasks_must_fit_the_project(client, label_studio):
+    project = client.create_project("plain tasks", image_classification_config(["cat", "dog"]))
+    plain = [{"data": {"image": f"https://example.org/cat{i}.jpg"}} for i in range(3)]
+    first = client.upload_tasks(project.id, plain, progress=False)          # the seed's call shape
+    again = client.upload_tasks(project_id=project.id, tasks=plain, progress=False)
+    assert first.created == 3 and again.created == 0 and again.skipped == 3
+    assert first.task_ids == again.task_ids and all(k.startswith("ls-") for k in first.task_ids)
+    with pytest.raises(ValueError, match="upload_text_tasks needs a project that shows <Text>"):
+        client.upload_text_tasks(project.id, ["a sentence"], progress=False)
+    with pytest.raises(ValueError, match="has no 'image', which the project's <Image> reads"):
+        client.upload_tasks(project.id, [{"data": {"text": "a sentence"}}], progress=False)
+    with pytest.raises(ValueError, match="project_id is required"):
+        client.upload_tasks(tasks=plain)
+    assert client.upload_tasks("plain tasks", plain, progress=False).skipped == 3   # a project by its title
+    assert len(client.task_ids_by_item(project.id)) == 3
+
+
+def test_images_without_a_served_root_are_refused_and_annotations_are_accepted(client, label_studio, tmp_path, monkeypatch):
+    from auto_labeling.formats import Annotation
+    monkeypatch.delenv("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT", raising=False)
+    project = client.create_project("root needed", image_classification_config(["cat", "dog"]))
+    images = make_images(Path(label_studio.files) / "rooted", 2)
+    with pytest.raises(ValueError, match="pass local_files_root="):
+        client.upload_with_predictions(project.id, images, ["cat", "dog"], progress=False)
+    outside = make_images(tmp_path / "outside", 1)
+    with pytest.raises(ValueError, match="is not under the local files root"):
+        client.upload_with_predictions(project.id, outside, ["cat"], local_files_root=label_studio.files, progress=False)
+    assert client.task_ids_by_item(project.id) == {}                      # nothing was marked uploaded
+    preds = [Annotation(str(images[0]), label="cat", score=0.9), Annotation(str(images[1]), label="dog", score=0.6)]
+    report = client.upload_with_predictions(project.id, images, preds, local_files_root=label_studio.files,
+                                            progress=False)
+    assert report.created == 2
+    task = client.sdk.tasks.get(id=str(report.task_ids[str(images[0])]))
+    assert task.predictions[0].result[0]["value"]["choices"] == ["cat"] and task.predictions[0].score == 0.9
+    req = urllib.request.Request(label_studio.url + task.data["image"],
+                                 headers={"Authorization": f"Token {label_studio.token}"})
+    with urllib.request.urlopen(req, timeout=10) as answer:                   # the image renders
+        assert answer.status == 200 and answer.read()[:4] == b"\x89PNG"
+

@@ -153,3 +153,30 @@ def test_2000_deliveries_from_8_senders_with_duplicates_and_malformed(tmp_path):
     assert len(events) == len(valid) and events["event_id"].is_unique          # each valid annotation exactly once
     assert set(events["item_id"]) == {f"m{i}" for i in valid}                    # none lost
     assert (events["who"] == "label-studio-user-7").all()
+
+
+def test_restarts_register_one_webhook_and_catch_up_on_what_was_annotated_while_down(label_studio, tmp_path):
+    from servers import free_port
+    from auto_labeling.webhook import serve_webhook
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    project = client.create_project("webhook-restarts", text_classification_config(["ham", "spam"]))
+    client.upload_text_tasks(project.id, ["buy now", "hello mum", "cheap pills"], item_ids=["a", "b", "c"],
+                             progress=False)
+    tasks, control = client.task_ids_by_item(project.id), client.controls(project.id)[0]
+    store, port = LabelStore(tmp_path / "labels.sqlite"), free_port()
+    url = f"http://127.0.0.1:{port}/webhook"
+    client.sdk.annotations.create(id=tasks["a"], result=choices_result(control, "spam"))   # before the first start
+    for start in range(3):
+        server, _ = serve_webhook(client, project.id, store, SECRET, port=port, block=False)
+        try:
+            assert [h.url for h in client.sdk.webhooks.list(project=str(project.id))].count(url) == 1
+            if start == 0:
+                assert store.labels() == {"a": "spam"}              # caught up on start
+                client.sdk.annotations.create(id=tasks["b"], result=choices_result(control, "ham"))
+                assert wait_for(lambda: "b" in store.labels(), 30)  # delivered while up
+        finally:
+            server.stop()
+        if start == 1:                                              # annotated while the service is down
+            client.sdk.annotations.create(id=tasks["c"], result=choices_result(control, "spam"))
+    assert store.labels() == {"a": "spam", "b": "ham", "c": "spam"}
+    assert len(store.current()) == 3                                # each annotation stored once
