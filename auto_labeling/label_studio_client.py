@@ -244,6 +244,17 @@ def task_ids_by_item(self: LabelStudioClient, project_id=None) -> dict:
 
 
 @patch
+def count_unlabeled(self: LabelStudioClient, project_id=None) -> int:
+    "How many of the project's tasks have no annotation yet (what annotators still have in their queue)."
+    project_id = self._pid(project_id)
+    query = json.dumps({"filters": {"conjunction": "and", "items": [
+        {"filter": "filter:tasks:total_annotations", "operator": "equal", "type": "Number", "value": 0}]}})
+    answer = self._get_json("/api/tasks/", {"project": project_id, "fields": "task_only", "page_size": 1,
+                                            "query": query}, f"count the unlabeled tasks of project {project_id}")
+    return int(answer["total"])
+
+
+@patch
 def _checked_tasks(self: LabelStudioClient, project_id: int, tasks) -> tuple[list, list]:
     "Tasks with an item id each (derived when missing), their data and predictions checked against the config."
     objects, controls = config_objects(self.label_config(project_id)), self.controls(project_id)
@@ -312,6 +323,17 @@ def upload_tasks(self: LabelStudioClient, project_id=None, tasks: Sequence[dict]
     return UploadReport(created=len([i for i in ids if i not in known and i in final]),
                         skipped=len([i for i in ids if i in known]), task_ids={i: final.get(i) for i in ids})
 
+# %% ../nbs/10a_label_studio_client.ipynb #e4a21e0f
+@patch
+def image_status(self: LabelStudioClient, url: str) -> int:
+    "The HTTP status Label Studio answers for a task's image URL (a `/data/...` path or a full URL on the server)."
+    import httpx
+    full = url if url.startswith(("http://", "https://")) else f"{self.url}{url}"
+    try:
+        return httpx.get(full, headers={"Authorization": f"Token {self._key}"}, timeout=30).status_code
+    except httpx.TransportError:
+        return 0
+
 # %% ../nbs/10a_label_studio_client.ipynb #c5024e33
 def _check_object(control: Control, tags: tuple, what: str, project_id: int) -> None:
     "Refuse an upload whose kind of item the project does not show (texts into an image project)."
@@ -350,6 +372,11 @@ def upload_with_predictions(self: LabelStudioClient, project_id=None, images: Se
         tasks.append(task)
     for folder in sorted(folders):
         self.add_local_storage(project_id, folder)
+    local = next((t["data"][control.data_key] for t in tasks if t["data"][control.data_key].startswith("/data/local")), None)
+    if local is not None and self.image_status(local) != 200:
+        raise ValueError(f"Label Studio does not serve {local!r} ({self.image_status(local)}), so its tasks would show "
+                         f"a broken image; nothing was uploaded. Is local_files_root the server's LABEL_STUDIO_LOCAL_"
+                         f"FILES_DOCUMENT_ROOT, with LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true?")
     return self.upload_tasks(project_id, tasks, **upload_options)
 
 

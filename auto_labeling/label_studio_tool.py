@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -15,7 +16,7 @@ from .core import QueryResult, check_callable
 from .destinations import Collected, LabelingTool
 from .label_studio import (ChoiceMap, Control, image_classification_config, is_image,
                                         text_classification_config)
-from .label_studio_client import LabelStudioClient, prediction
+from .label_studio_client import LabelStudioClient, files_root, local_files_url, prediction
 from .store import LabelStore
 
 # %% auto #0
@@ -33,7 +34,7 @@ class LabelStudioTool(LabelingTool):
 
     def __init__(self, client: LabelStudioClient | None = None, project_id: int | None = None, url: str | None = None,
                  api_key: str | None = None, project_title: str = "auto_labeling pipeline",
-                 to_data: Callable | None = None, model_version: str = "auto_labeling"):
+                 to_data: Callable | None = None, model_version: str = "auto_labeling", local_files_root=None):
         if client is None:
             url, api_key = _setting(url, "LABEL_STUDIO_URL"), _setting(api_key, "LABEL_STUDIO_API_KEY")
             missing = [m for m, v in (("url= or LABEL_STUDIO_URL", url), ("api_key= or LABEL_STUDIO_API_KEY", api_key))
@@ -47,6 +48,7 @@ class LabelStudioTool(LabelingTool):
         self.to_data = check_callable(to_data, "to_data", allow_none=True, what="a function (item -> task data value)")
         self.model_version, self.report, self._control, self._choices = model_version, None, None, None
         self.pulled_until = None                    # Label Studio time up to which annotations were pulled
+        self.local_files_root = local_files_root    # the server's LOCAL_FILES_DOCUMENT_ROOT (else the environment)
 
     def __repr__(self) -> str:
         return f"LabelStudioTool(url={self.client.url!r}, project_id={self.project_id!r})"
@@ -92,15 +94,38 @@ def choices(self: LabelStudioTool) -> ChoiceMap | None:
 
 # %% ../nbs/10b_label_studio_tool.ipynb #78daa65c
 @patch
+def _shown_values(self: LabelStudioTool, items) -> list[str]:
+    "What each task's data shows: image files become local-files URLs (with a storage for their folder), checked."
+    values = [self.to_data(item) if self.to_data is not None else str(item) for item in items]
+    if self.control().object_type != "Image":
+        return values
+    files = [k for k, v in enumerate(values) if not v.startswith(("http://", "https://", "/data/"))]
+    if files:
+        root = files_root(self.local_files_root)
+        for folder in sorted({Path(values[k]).resolve().parent for k in files}):
+            self.client.add_local_storage(self.project(), folder)
+        for k in files:
+            values[k] = local_files_url(values[k], root)
+    local = next((v for v in values if v.startswith("/data/local-files/")), None)
+    if local is not None:
+        status = self.client.image_status(local)
+        if status != 200:
+            raise ValueError(f"Label Studio answers {status} for the batch's image {local!r}, so its tasks would show a "
+                             f"broken image; nothing was sent. Pass local_files_root= (the server's LABEL_STUDIO_LOCAL_"
+                             f"FILES_DOCUMENT_ROOT) with file paths as items, and start Label Studio with "
+                             f"LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true")
+    return values
+
+
+@patch
 def send(self: LabelStudioTool, batch: QueryResult):
     "Upload the batch as tasks (idempotently) with the model's suggestions as predictions; labels come later: None."
     control, loop, choices = self.control(), self.loop, self.choices()
-    shown = loop.pool.display_items(batch.indices)
+    values = self._shown_values(loop.pool.display_items(batch.indices))
     version = f"{self.model_version}-{getattr(loop.learner, 'model_version', 0)}"   # one name per retrain
     preds = [None if label is None else {label: conf} for label, conf in (batch.suggestions or [])] or [None] * len(batch)
     tasks = []
-    for item, item_id, pred in zip(shown, batch.ids, preds):
-        value = self.to_data(item) if self.to_data is not None else str(item)
+    for value, item_id, pred in zip(values, batch.ids, preds):
         task = {"data": {control.data_key: value, "item_id": item_id}}
         p = None if pred is None else prediction(control, pred, None, version, choices)
         if p is not None:

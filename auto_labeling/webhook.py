@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from .core import check_int, check_real
-from .label_studio import ChoiceMap, Control, annotation_event
+from .label_studio import ChoiceMap, Control, annotation_event, annotation_who
 from .label_studio_client import LabelStudioClient
 from .label_studio_tool import LabelStudioTool
 from .loop import Loop
@@ -32,8 +32,9 @@ __all__ = ['log', 'SECRET_HEADER', 'ANNOTATION_ACTIONS', 'make_webhook_app', 'Re
 # %% ../nbs/11_webhook.ipynb #e5f72f47
 def make_webhook_app(store: LabelStore, secret: str, control: Control, client: LabelStudioClient | None = None,
                      on_stored: Callable[[int], None] | None = None, max_body: int = 1_000_000,
-                     choices: ChoiceMap | None = None):
-    "A Starlette app that stores Label Studio annotation webhooks in `store` (POST /webhook; GET /health)."
+                     choices: ChoiceMap | None = None, project_id: int | None = None):
+    """A Starlette app that stores Label Studio annotation webhooks in `store` (POST /webhook; GET /health).
+    Deliveries for another project than `project_id` (when given) are refused."""
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import JSONResponse
@@ -43,7 +44,7 @@ def make_webhook_app(store: LabelStore, secret: str, control: Control, client: L
         raise ValueError("secret must be a string of at least 16 characters (it authenticates Label Studio)")
     expected = secret.encode()
     users: dict = {}
-    stats = {"stored": 0, "duplicates": 0, "rejected": 0}
+    stats = {"stored": 0, "duplicates": 0, "rejected": 0, "withdrawn": 0}
 
     def refuse(status: int, why: str) -> JSONResponse:
         stats["rejected"] += 1
@@ -66,12 +67,18 @@ def make_webhook_app(store: LabelStore, secret: str, control: Control, client: L
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return refuse(400, "body is not JSON")
+        except RecursionError:                         # [[[[... nested past Python's limit: data, not a crash
+            return refuse(400, "body is nested too deeply")
         if not isinstance(payload, dict) or not isinstance(payload.get("action"), str):
             return refuse(400, "body has no action")
         action = payload["action"]
         if action not in ANNOTATION_ACTIONS:
             return JSONResponse({"ignored": action})
         ann, task = payload.get("annotation"), payload.get("task")
+        project = payload.get("project")
+        given = project.get("id") if isinstance(project, dict) else project
+        if project_id is not None and (isinstance(given, bool) or given != int(project_id)):
+            return refuse(422, f"delivery for project {given!r}; this service stores project {int(project_id)}")
         if not isinstance(ann, dict) or not isinstance(task, dict) or "id" not in ann \
                 or not isinstance(task.get("data"), dict) or "item_id" not in task["data"]:
             return refuse(400, "annotation webhook without annotation.id or task.data.item_id")
@@ -82,15 +89,21 @@ def make_webhook_app(store: LabelStore, secret: str, control: Control, client: L
             return refuse(422, f"annotation does not fit the project: {e}")
         except (KeyError, IndexError, AttributeError):
             return refuse(400, "annotation result does not match the project's label config")
-        if event is None:
-            return JSONResponse({"stored": False, "reason": "empty or skipped annotation"})
+        if event is None:                              # a cleared choice or a skip: withdraw the person's label
+            try:
+                who = annotation_who(ann, users, None if client is None else client.user_email)
+                when = ann.get("updated_at") or ann.get("created_at")
+                event_id = f"label-studio:{ann['id']}:{when}:withdrawn"
+                new = await run_in_threadpool(_retract_one, store, str(task["data"]["item_id"]), who, event_id)
+            except (ValueError, TypeError) as e:
+                return refuse(422, f"annotation does not fit the project: {e}")
+            stats["withdrawn" if new else "duplicates"] += 1
+            return JSONResponse({"stored": False, "withdrawn": bool(new), "event_id": event_id})
         item, label, who, event_id = event
-        try:
-            before = await run_in_threadpool(store.last_seq)
-            seq = await run_in_threadpool(_store_one, store, item, label, who, event_id)
+        try:                                           # new or a redelivery: decided in the insert's transaction
+            new = await run_in_threadpool(_store_one, store, item, label, who, event_id) > 0
         except (ValueError, TypeError) as e:
             return refuse(422, str(e))
-        new = seq > before
         stats["stored" if new else "duplicates"] += 1
         log.info("%s annotation %s for item %s: %s", action, ann.get("id"), item, "stored" if new else "duplicate")
         if new and on_stored is not None:
@@ -106,9 +119,15 @@ def make_webhook_app(store: LabelStore, secret: str, control: Control, client: L
 
 
 def _store_one(store: LabelStore, item: str, label, who: str, event_id: str) -> int:
-    "Register the item and add the label; the store's sequence number (an old one for a redelivery)."
+    "Register the item and add the label: 1 when it is new, 0 for a redelivery (decided in the insert)."
     store.add_items([item])
-    return store.add(item, label, who=who, kind="human", event_id=event_id)
+    return store.add_many([item], [label], who=who, kind="human", event_ids=[event_id])
+
+
+def _retract_one(store: LabelStore, item: str, who: str, event_id: str) -> int:
+    "Withdraw `who`'s label on the item: 1 when new, 0 for a redelivery."
+    store.add_items([item])
+    return store.retract(item, who=who, kind="human", event_id=event_id)
 
 # %% ../nbs/11_webhook.ipynb #3a7529c3
 class Retrainer:
@@ -134,6 +153,14 @@ class Retrainer:
             self.first_pending = self.first_pending or time.monotonic()
             self._cv.notify()
 
+    def _room(self) -> int:
+        "How many tasks to send so the annotators' queue holds `batch_size` unlabeled tasks again."
+        size = self.batch_size or getattr(self.loop.learner, "batch_size", 10)
+        tool = self.loop.tool
+        if hasattr(tool, "client") and hasattr(tool.client, "count_unlabeled"):
+            return size - tool.client.count_unlabeled(tool.project())
+        return size - len(self.loop.outstanding)
+
     def _due(self) -> bool:
         return self.pending >= self.every_n or (self.pending > 0 and
                                                 time.monotonic() - self.first_pending >= self.every_s)
@@ -150,7 +177,9 @@ class Retrainer:
                 t0 = time.perf_counter()
                 self.loop.collect()                                 # the store's new labels: refit
                 sent_before = sum(r["sent"] for r in self.loop.stats.values())
-                self.loop.send(n_instances=self.batch_size)        # the next batch, with pre-annotations
+                n = self._room()                                    # keep batch_size tasks in the queue
+                if n > 0:
+                    self.loop.send(n_instances=n)                   # the next tasks, with pre-annotations
                 learner = self.loop.learner
                 self.rounds.append({"labels_seen": taken, "n_labeled": learner.n_labeled,
                                     "model_version": learner.model_version,
@@ -229,7 +258,7 @@ def serve_webhook(client: LabelStudioClient, project_id: int, store: LabelStore,
         tool = LabelStudioTool(client, project_id, to_data=to_data)
         retrainer = Retrainer(Loop(learner, pool, tool, key=f"webhook:{project_id}"), every_n=every_n, every_s=every_s)
     app = make_webhook_app(store, secret, control, client, retrainer.notify if retrainer else None,
-                           choices=retrainer.loop.tool.choices() if retrainer else None)
+                           choices=retrainer.loop.tool.choices() if retrainer else None, project_id=project_id)
     server = WebhookServer(app, host, port)
     register_webhook(client, project_id, (public_url or server.url) + "/webhook", secret)
     missed = client.pull_annotations(project_id, store, choices=retrainer.loop.tool.choices() if retrainer else None)

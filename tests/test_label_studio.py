@@ -307,3 +307,28 @@ def test_images_without_a_served_root_are_refused_and_annotations_are_accepted(c
     with urllib.request.urlopen(req, timeout=10) as answer:                   # the image renders
         assert answer.status == 200 and answer.read()[:4] == b"\x89PNG"
 
+
+def test_the_pipeline_shows_image_items_and_refuses_images_that_would_not_render(label_studio, tmp_path, monkeypatch):
+    monkeypatch.delenv("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT", raising=False)
+    from sklearn.linear_model import LogisticRegression
+    from auto_labeling import AutoLabelingPipeline, EvaluationSettings
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 4))
+    y = np.where(X[:, 0] > 0, 1, 0)
+    paths = [str(p) for p in make_images(Path(label_studio.files) / "pipeline" / "nested", 60)]
+
+    def pipeline(store, **options):
+        p = AutoLabelingPipeline(LogisticRegression(), labeling_tool="label_studio", store=store, url=label_studio.url,
+                                 api_key=label_studio.token, random_state=0, **options)
+        return p.configure(batch_size=5, max_iterations=2, evaluation=EvaluationSettings(random_baseline=False))
+
+    data = dict(labeled_data=(X[:10], y[:10]), unlabeled_data=X[10:], items=paths[10:], progress=False)
+    with pytest.raises(ValueError, match="local_files_root"):       # no root known: refused, nothing sent
+        pipeline(tmp_path / "a.sqlite", project_title="no root").run(**data)
+    r = pipeline(tmp_path / "b.sqlite", project_title="images", local_files_root=label_studio.files).run(**data)
+    assert r.stopped_by == "waiting_for_labels"
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    project_id = LabelStore(str(tmp_path / "b.sqlite")).get_state("pipeline:loop")["tool"]["project_id"]
+    tasks = client.export_annotations(project_id, "JSON")
+    assert len(tasks) == 5 and all(t["data"]["image"].startswith("/data/local-files/?d=pipeline/nested/") for t in tasks)
+    assert all(client.image_status(t["data"]["image"]) == 200 for t in tasks)
