@@ -208,14 +208,22 @@ def _get_json(self: LabelStudioClient, path: str, params: dict, what: str, not_f
 
 @patch
 def iter_tasks(self: LabelStudioClient, project_id=None, fields: str = "task_only", updated_since: str | None = None,
-               page_size: int = 1000):
-    "The project's tasks as dicts, a page at a time; with `updated_since` (Label Studio time) only those updated since."
+               annotated: bool = False, page_size: int = 1000):
+    """The project's tasks as dicts, a page at a time; only those updated since `updated_since` (Label Studio time)
+    and only those with an annotation (`annotated`) when asked."""
     project_id = self._pid(project_id)
     params = {"project": project_id, "fields": fields, "page_size": int(page_size)}
+    if fields == "task_only":                  # without it Label Studio computes every Data Manager column: 10x slower
+        params["include"] = "id,data"
+    filters = []
     if updated_since is not None:
-        params["query"] = json.dumps({"filters": {"conjunction": "and", "items": [
-            {"filter": "filter:tasks:updated_at", "operator": "greater_or_equal", "type": "Datetime",
-             "value": updated_since}]}})
+        filters.append({"filter": "filter:tasks:updated_at", "operator": "greater_or_equal", "type": "Datetime",
+                        "value": updated_since})
+    if annotated:
+        filters.append({"filter": "filter:tasks:total_annotations", "operator": "greater", "type": "Number",
+                        "value": 0})
+    if filters:
+        params["query"] = json.dumps({"filters": {"conjunction": "and", "items": filters}})
     page, seen = 1, 0
     while True:
         try:
@@ -244,6 +252,29 @@ def task_ids_by_item(self: LabelStudioClient, project_id=None) -> dict:
 
 
 @patch
+def task_ids_of(self: LabelStudioClient, project_id, item_ids, per_query: int = 50, most: int = 100) -> dict:
+    """`{item_id: task_id}` for these items only: a few filtered queries (`data.item_id` equal to each) when there are
+    at most `most`, so a round's upload of 10 items into a 5,000-task project reads 10 tasks, not 5,000."""
+    project_id, ids = self._pid(project_id), [str(i) for i in item_ids]
+    if len(ids) > most:
+        wanted = set(ids)
+        return {k: v for k, v in self.task_ids_by_item(project_id).items() if k in wanted}
+    out = {}
+    for start in range(0, len(ids), per_query):
+        query = json.dumps({"filters": {"conjunction": "or", "items": [
+            {"filter": "filter:tasks:data.item_id", "operator": "equal", "type": "String", "value": i}
+            for i in ids[start:start + per_query]]}})
+        answer = self._get_json("/api/tasks/", {"project": project_id, "fields": "task_only", "include": "id,data",
+                                                "page_size": 1000, "query": query},
+                                f"look up {len(ids[start:start + per_query])} items in project {project_id}")
+        for task in answer.get("tasks", []):
+            item = (task.get("data") or {}).get("item_id")
+            if item is not None and str(item) in ids:
+                out.setdefault(str(item), task["id"])
+    return out
+
+
+@patch
 def count_unlabeled(self: LabelStudioClient, project_id=None) -> int:
     "How many of the project's tasks have no annotation yet (what annotators still have in their queue)."
     project_id = self._pid(project_id)
@@ -265,7 +296,7 @@ def _checked_tasks(self: LabelStudioClient, project_id: int, tasks) -> tuple[lis
                              f"'predictions': [...]}}; got {type(t).__name__}")
         check_task_data(t["data"], objects, f"task {k}")
         item = task_item_id(t["data"])
-        if "item_id" not in t["data"]:
+        if t["data"].get("item_id") != item:                # derived, or an int: stored as the string we look up
             t = {**t, "data": {**t["data"], "item_id": item}}
         for p in t.get("predictions", []):
             try:
@@ -288,7 +319,7 @@ def upload_tasks(self: LabelStudioClient, project_id=None, tasks: Sequence[dict]
         raise ValueError("upload_tasks needs tasks=")
     from tqdm.auto import tqdm
     tasks, ids = self._checked_tasks(project_id, list(tasks))
-    known = self.task_ids_by_item(project_id)
+    known = self.task_ids_of(project_id, ids)
     todo = [t for t, i in zip(tasks, ids) if i not in known]
     landed, relist = {}, False
     bar = tqdm(total=len(todo), desc=f"upload to project {project_id}", disable=not progress)
@@ -310,7 +341,7 @@ def upload_tasks(self: LabelStudioClient, project_id=None, tasks: Sequence[dict]
                     raise
                 time.sleep(self.backoff * 2 ** attempt)
                 try:                                    # did the chunk land before the error? never import it twice
-                    there = self.task_ids_by_item(project_id)
+                    there = self.task_ids_of(project_id, [t["data"]["item_id"] for t in chunk])
                 except (ConnectionError, LabelStudioError):
                     continue
                 relist = True
@@ -319,7 +350,7 @@ def upload_tasks(self: LabelStudioClient, project_id=None, tasks: Sequence[dict]
                     break
         bar.update(len(todo[start:start + chunk_size]))
     bar.close()
-    final = self.task_ids_by_item(project_id) if relist else {**known, **landed}
+    final = self.task_ids_of(project_id, ids) if relist else {**known, **landed}
     return UploadReport(created=len([i for i in ids if i not in known and i in final]),
                         skipped=len([i for i in ids if i in known]), task_ids={i: final.get(i) for i in ids})
 
@@ -534,7 +565,7 @@ def pull_annotations(self: LabelStudioClient, project_id=None, store: LabelStore
     if ctl is None:
         raise ValueError(f"control {control!r} is not in the project's config ({[c.name for c in controls]})")
     users, events, times, self.lead_times = {}, [], [], []
-    for task in self.iter_tasks(project_id, "all", updated_since=since):
+    for task in self.iter_tasks(project_id, "all", updated_since=since, annotated=True):
         times.append(task.get("updated_at"))
         item = (task.get("data") or {}).get("item_id")
         if item is None:
