@@ -332,3 +332,15 @@ def test_the_pipeline_shows_image_items_and_refuses_images_that_would_not_render
     tasks = client.export_annotations(project_id, "JSON")
     assert len(tasks) == 5 and all(t["data"]["image"].startswith("/data/local-files/?d=pipeline/nested/") for t in tasks)
     assert all(client.image_status(t["data"]["image"]) == 200 for t in tasks)
+
+
+def test_pre_annotator_boxes_upload_as_they_come(client, label_studio):
+    from auto_labeling.pre_annotation import make_shapes_dataset
+    shapes = make_shapes_dataset(Path(label_studio.files) / "shapes-as-they-come", 3, seed=3)   # Annotation objects
+    project = client.create_project("annotations as they come", object_detection_config(["red", "blue"]))
+    report = client.upload_with_predictions(project.id, [a.image for a in shapes], shapes,
+                                            local_files_root=label_studio.files, progress=False)
+    assert report.created == 3
+    task = client.sdk.tasks.get(id=str(report.task_ids[shapes[0].image]))
+    regions = task.predictions[0].result
+    assert len(regions) == len(shapes[0].boxes) and regions[0]["value"]["rectanglelabels"] == [shapes[0].labels[0]]
