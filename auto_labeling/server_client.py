@@ -45,7 +45,7 @@ class UploadReport:
 
 # %% ../nbs/09b_server_client.ipynb #7313a02f
 class ServerClient:
-    "Retries, error mapping and secret scrubbing shared by the Label Studio and CVAT clients."
+    "Retries, error mapping and secret scrubbing for a labeling server's client (Label Studio's today; CVAT's next)."
 
     server = "the server"
     error = ServerError                       # the subclass's own error class
