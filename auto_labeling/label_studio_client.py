@@ -46,6 +46,9 @@ def prediction(control: Control, pred, image_path=None, model_version: str = "au
     pred, score = _annotation_parts(pred)
     if pred is None:
         return None
+    if control.type != "rectanglelabels" and isinstance(pred, list) and pred and isinstance(pred[0], dict):
+        raise ValueError(f"box predictions need a project with <RectangleLabels> (object_detection_config); control "
+                         f"{control.name!r} is {control.type}")
     if control.type == "rectanglelabels":
         if image_path is None or str(image_path).startswith(("http://", "https://", "/data/")):
             raise ValueError("box predictions need a local image file to read its size from")
@@ -107,6 +110,7 @@ class LabelStudioClient(ServerClient):
         self._key = api_key
         self.project_id = project_id                 # the project calls use when given none (set by the user only)
         self._configs: dict = {}
+        self._created: dict = {}                     # {id: title} of the projects this object created
         try:
             self.user = self.call(lambda: self._ls.users.whoami(), "check the API key", retry=False,
                                   not_found="no /api/current-user/whoami")
@@ -141,7 +145,14 @@ def create_project(self: LabelStudioClient, name: str, label_config: str, **opti
     project = self.call(lambda: self._ls.projects.create(title=name, label_config=label_config, **options),
                         f"create project {name!r}", retry=False)
     self._configs[int(project.id)] = label_config
+    self._created[int(project.id)] = str(name)
     return project
+
+
+@patch(as_prop=True)
+def created_projects(self: LabelStudioClient) -> dict:
+    "`{id: title}` of the projects this client object created: the only ones an upload that names none may go to."
+    return dict(self._created)
 
 
 @patch
@@ -192,6 +203,35 @@ def add_local_storage(self: LabelStudioClient, project_id=None, folder=None) -> 
     self.call(lambda: self._ls.import_storage.local.create(project=project_id, path=folder, title=folder,
                                                            use_blob_urls=False),
               f"add local storage {folder}", retry=False)
+
+# %% ../nbs/10a_label_studio_client.ipynb #5abd6a51
+@patch
+def _implicit_project(self: LabelStudioClient, what: str, kind: str, fits) -> int:
+    "The project of an upload given none: `client.project_id`, else the one project this client created that `fits`."
+    if self.project_id is not None:
+        return self._pid(self.project_id)
+    fit = [pid for pid in self._created if fits(self._configs[pid])]
+    if len(fit) == 1:
+        return fit[0]
+    named = lambda ids: ", ".join(f"id {pid} {self._created[pid]!r}" for pid in ids) or "none"
+    if fit:
+        raise ValueError(f"{what} was given no project and {len(fit)} projects this client created take {kind}: "
+                         f"{named(fit)}; pass project_id= (an id or a title) to say which")
+    raise ValueError(f"{what} was given no project and no project this client created takes {kind} (created: "
+                     f"{named(self._created)}); pass project_id= (an id or a project's title) or set client.project_id")
+
+
+def _shows(tags: tuple):
+    "A `fits` for `_implicit_project`: the config's first control labels one of `tags` and it reads no other data key."
+    def fits(config: str) -> bool:
+        control = parse_label_config(config)[0]
+        return control.object_type in tags and set(config_objects(config)) == {control.data_key}
+    return fits
+
+
+def _takes_keys(keys: set):
+    "A `fits` for `_implicit_project`: every data key the config reads is among `keys`."
+    return lambda config: set(config_objects(config)) <= keys
 
 # %% ../nbs/10a_label_studio_client.ipynb #222d1617
 LS_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"          # Label Studio's Datetime filter format
@@ -313,12 +353,18 @@ def _checked_tasks(self: LabelStudioClient, project_id: int, tasks) -> tuple[lis
 @patch
 def upload_tasks(self: LabelStudioClient, project_id=None, tasks: Sequence[dict] | None = None,
                  chunk_size: int = 500, progress: bool = True) -> UploadReport:
-    "Import tasks, predictions checked against the config; items already in the project are skipped."
-    project_id = self._pid(project_id)
+    """Import tasks, predictions checked against the config; items already in the project are skipped. Without a
+    project: the one this client created whose config reads only keys every task's data has."""
     if tasks is None:
         raise ValueError("upload_tasks needs tasks=")
     from tqdm.auto import tqdm
-    tasks, ids = self._checked_tasks(project_id, list(tasks))
+    tasks = list(tasks)
+    if project_id is None:
+        keys = [set(t["data"]) if isinstance(t, dict) and isinstance(t.get("data"), dict) else set() for t in tasks]
+        keys = set.intersection(*keys) if keys else set()
+        project_id = self._implicit_project("upload_tasks", f"tasks with data keys {sorted(keys)}", _takes_keys(keys))
+    project_id = self._pid(project_id)
+    tasks, ids = self._checked_tasks(project_id, tasks)
     known = self.task_ids_of(project_id, ids)
     todo = [t for t, i in zip(tasks, ids) if i not in known]
     landed, relist = {}, False
@@ -373,18 +419,35 @@ def _check_object(control: Control, tags: tuple, what: str, project_id: int) -> 
                          f"{control.name!r} labels an <{control.object_type}> (its data key {control.data_key!r})")
 
 
+def _coco_per_image(coco: dict, images: list) -> list:
+    "A COCO dict (`PreAnnotator.predict(format='coco')`) as one `Annotation` or None per image, matched by file name."
+    from auto_labeling.formats import export_names, read_coco
+    names = {n: k for k, n in enumerate(export_names(images))}
+    out = [None] * len(images)
+    for a in read_coco(coco):
+        if a.image not in names:
+            raise ValueError(f"the COCO predictions name image {a.image!r}, which is not one of images=")
+        out[names[a.image]] = a
+    return out
+
+
 @patch
 def upload_with_predictions(self: LabelStudioClient, project_id=None, images: Sequence | None = None,
                             predictions: Sequence | None = None, item_ids: Sequence | None = None,
                             model_version: str = "auto_labeling", local_files_root=None, choices: ChoiceMap | None = None,
                             **upload_options) -> UploadReport:
-    "Image tasks (local files or URLs) with pre-annotations: a class, `{class: prob}`, boxes or an `Annotation`."
+    """Image tasks (local files or URLs) with pre-annotations: a class, `{class: prob}`, boxes or an `Annotation`.
+    Without a project: the one image project this client created."""
+    if project_id is None:
+        project_id = self._implicit_project("upload_with_predictions", "image tasks", _shows(("Image",)))
     project_id = self._pid(project_id)
     if images is None:
         raise ValueError("upload_with_predictions needs images=")
     control = self.controls(project_id)[0]
     _check_object(control, ("Image",), "upload_with_predictions", project_id)
     images = [str(getattr(p, "image", p)) for p in images]
+    if isinstance(predictions, dict) and {"images", "annotations", "categories"} <= set(predictions):
+        predictions = _coco_per_image(predictions, images)
     item_ids = [str(i) for i in (item_ids if item_ids is not None else images)]
     if len(item_ids) != len(images) or (predictions is not None and len(predictions) != len(images)):
         raise ValueError(f"images, item_ids and predictions must have one entry per image; got {len(images)}, "
@@ -416,7 +479,9 @@ def upload_text_tasks(self: LabelStudioClient, project_id=None, texts: Sequence[
                       item_ids: Sequence | None = None, predictions: Sequence | None = None,
                       model_version: str = "auto_labeling", choices: ChoiceMap | None = None,
                       **upload_options) -> UploadReport:
-    "Text tasks, optionally with a predicted class (or `{class: prob}`) per text."
+    "Text tasks, optionally with a predicted class (or `{class: prob}`) per text; without a project: this client's text one."
+    if project_id is None:
+        project_id = self._implicit_project("upload_text_tasks", "text tasks", _shows(("Text", "HyperText")))
     project_id = self._pid(project_id)
     if texts is None:
         raise ValueError("upload_text_tasks needs texts=")
@@ -452,7 +517,10 @@ def _raise_for(response):
 def upload_images(self: LabelStudioClient, project_id=None, images: Sequence | None = None,
                   item_ids: Sequence | None = None, predictions: Sequence | None = None,
                   model_version: str = "auto_labeling", chunk_size: int = 20, choices: ChoiceMap | None = None) -> UploadReport:
-    "Upload image files into Label Studio's own storage (no shared folder needed); idempotent by item id."
+    """Upload image files into Label Studio's own storage (no shared folder needed); idempotent by item id. Without a
+    project: the one image project this client created."""
+    if project_id is None:
+        project_id = self._implicit_project("upload_images", "image tasks", _shows(("Image",)))
     project_id = self._pid(project_id)
     if images is None:
         raise ValueError("upload_images needs images=")

@@ -279,8 +279,8 @@ def test_plain_tasks_get_a_stable_item_id_and_tasks_must_fit_the_project(client,
         client.upload_text_tasks(project.id, ["a sentence"], progress=False)
     with pytest.raises(ValueError, match="has no 'image', which the project's <Image> reads"):
         client.upload_tasks(project.id, [{"data": {"text": "a sentence"}}], progress=False)
-    with pytest.raises(ValueError, match="project_id is required"):
-        client.upload_tasks(tasks=plain)
+    with pytest.raises(ValueError, match=r"\(created: none\); pass project_id="):   # a client that made no project
+        LabelStudioClient(label_studio.url, label_studio.token).upload_tasks(tasks=plain)
     assert client.upload_tasks("plain tasks", plain, progress=False).skipped == 3   # a project by its title
     assert len(client.task_ids_by_item(project.id)) == 3
 
@@ -344,3 +344,105 @@ def test_pre_annotator_boxes_upload_as_they_come(client, label_studio):
     task = client.sdk.tasks.get(id=str(report.task_ids[shapes[0].image]))
     regions = task.predictions[0].result
     assert len(regions) == len(shapes[0].boxes) and regions[0]["value"]["rectanglelabels"] == [shapes[0].labels[0]]
+
+
+SPEC_CONFIG = """
+    <View>
+      <Image name="image" value="$image"/>
+      <Choices name="label" toName="image">
+        <Choice value="cat"/>
+        <Choice value="dog"/>
+      </Choices>
+    </View>
+    """
+
+
+def test_the_specifications_label_studio_and_pre_annotation_snippets_run_as_written(label_studio, monkeypatch):
+    import torch
+    from ultralytics import YOLO
+    from auto_labeling import LabelStudioClient, PreAnnotator
+    from auto_labeling.pre_annotation import make_shapes_dataset
+    monkeypatch.setenv("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT", label_studio.files)   # the server's served root
+    client = LabelStudioClient(url=label_studio.url, api_key=label_studio.token)
+    texts = client.create_project(name="Reviews", label_config=text_classification_config(["ham", "spam"]))
+    # --- the specification's Label Studio section, as written
+    project = client.create_project(
+        name="Image Classification",
+        label_config=SPEC_CONFIG
+    )
+    control = client.controls(project.id)[0]
+    tasks_with_predictions = [{"data": {"image": f"https://example.org/cat{i}.jpg"},
+                               "predictions": [{"result": choices_result(control, "cat"), "score": 0.9}]}
+                              for i in range(2)]
+    client.upload_tasks(
+        project_id=project.id,
+        tasks=tasks_with_predictions
+    )
+    labeled_data = client.export_annotations(
+        project_id=project.id,
+        format="JSON"
+    )
+    assert len(labeled_data) == 2
+    # --- its Pre-Annotations section, as written (no project named: the one image project this client created)
+    torch.manual_seed(0)
+    yolov8_model = YOLO("yolov8n.yaml")                        # a detector's config: random weights, no download
+    unlabeled_images = [a.image for a in make_shapes_dataset(Path(label_studio.files) / "spec-unlabeled", 4, seed=1)]
+    annotator = PreAnnotator(
+        model=yolov8_model,
+        confidence_threshold=0.7
+    )
+    pre_annotations = annotator.predict(
+        images=unlabeled_images,
+        format="coco"  # or "yolo", "pascal_voc"
+    )
+    client.upload_with_predictions(
+        images=unlabeled_images,
+        predictions=pre_annotations
+    )
+    assert pre_annotations["annotations"] == []      # untrained weights are never 0.7 sure: the tasks carry no box
+    tasks = client.export_annotations(project_id=project.id, format="JSON")
+    uploaded = [t for t in tasks if t["data"]["image"].startswith("/data/local-files/?d=spec-unlabeled/")]
+    assert len(tasks) == 6 and len(uploaded) == 4 and all(t["predictions"] == [] for t in uploaded)
+    assert client.image_status(uploaded[0]["data"]["image"]) == 200
+    assert client.task_ids_by_item(texts.id) == {}                 # the text project got nothing, not even a storage
+    assert list(client.sdk.import_storage.local.list(project=texts.id)) == []
+    report = client.upload_text_tasks(texts=["great", "awful"], progress=False)   # texts: the one text project
+    assert report.created == 2 and len(client.task_ids_by_item(texts.id)) == 2
+
+
+def test_two_fitting_projects_and_no_project_named_is_refused_naming_both(label_studio, tmp_path):
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    a = client.create_project("cats A", image_classification_config(["cat", "dog"]))
+    b = client.create_project("boxes B", object_detection_config(["cat", "dog"]))
+    images = make_images(Path(label_studio.files) / "two-fit", 2)
+    for upload in (lambda: client.upload_with_predictions(images=images, local_files_root=label_studio.files),
+                   lambda: client.upload_tasks(tasks=[{"data": {"image": "https://example.org/a.jpg"}}]),
+                   lambda: client.upload_images(images=images)):
+        with pytest.raises(ValueError) as e:
+            upload()
+        message = str(e.value)
+        assert f"id {a.id} 'cats A'" in message and f"id {b.id} 'boxes B'" in message and "pass project_id=" in message
+    assert client.task_ids_by_item(a.id) == {} and client.task_ids_by_item(b.id) == {}
+    assert client.upload_with_predictions(b.id, images, local_files_root=label_studio.files, progress=False).created == 2
+    client.project_id = a.id                                 # the user's default wins over the lookup
+    assert client.upload_tasks(tasks=[{"data": {"image": "https://example.org/a.jpg"}}], progress=False).created == 1
+    assert len(client.task_ids_by_item(a.id)) == 1 and len(client.task_ids_by_item(b.id)) == 2
+
+
+def test_a_project_this_client_did_not_create_is_never_picked(label_studio):
+    someone = LabelStudioClient(label_studio.url, label_studio.token)
+    theirs = someone.create_project("someone else's images", image_classification_config(["cat", "dog"]))
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    images = make_images(Path(label_studio.files) / "not-mine", 2)
+    with pytest.raises(ValueError, match=r"no project this client created takes image tasks \(created: none\)"):
+        client.upload_with_predictions(images=images, predictions=["cat", "dog"], local_files_root=label_studio.files)
+    mine = client.create_project("my texts", text_classification_config(["ham", "spam"]))
+    with pytest.raises(ValueError, match=f"created: id {mine.id} 'my texts'\\); pass project_id="):
+        client.upload_with_predictions(images=images, predictions=["cat", "dog"], local_files_root=label_studio.files)
+    with pytest.raises(ValueError, match="no project this client created takes tasks with data keys \\['image'\\]"):
+        client.upload_tasks(tasks=[{"data": {"image": "https://example.org/a.jpg"}}])
+    assert someone.task_ids_by_item(theirs.id) == {} and client.task_ids_by_item(mine.id) == {}
+    assert list(someone.sdk.import_storage.local.list(project=theirs.id)) == []
+    named = client.upload_with_predictions(theirs.id, images, ["cat", "dog"], local_files_root=label_studio.files,
+                                           progress=False)                   # named by the user: fine
+    assert named.created == 2

@@ -48,8 +48,8 @@ def test_pre_annotations_upload_to_label_studio(label_studio, tmp_path):
     images = make_shapes_dataset(Path(label_studio.files) / "shapes", 6, seed=7)
     boxes = [a.box_dicts() for a in images]                                       # what format="label_studio" gives
     client = LabelStudioClient(label_studio.url, label_studio.token)
-    project = client.create_project("pre-annotated shapes", object_detection_config(["red", "blue"]))
-    report = client.upload_with_predictions(project.id, images=[a.image for a in images], predictions=boxes,
+    client.create_project("pre-annotated shapes", object_detection_config(["red", "blue"]))
+    report = client.upload_with_predictions(images=[a.image for a in images], predictions=boxes,
                                             item_ids=range(6), local_files_root=label_studio.files, progress=False)
     assert report.created == 6
     task = client.sdk.tasks.get(id=str(report.task_ids["0"]))
