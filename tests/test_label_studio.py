@@ -209,7 +209,7 @@ def test_upload_images_into_label_studio_storage(client, tmp_path):
     report = client.upload_images(project.id, images, item_ids=[f"u{i}" for i in range(5)], predictions=preds,
                                   chunk_size=2)
     assert report.created == 5 and len(set(report.task_ids.values())) == 5
-    # the seed's call style: the last created project is the default
+    # the same call again, keyword style: nothing is uploaded twice
     again = client.upload_images(project.id, images=images, item_ids=[f"u{i}" for i in range(5)], predictions=preds)
     assert again.created == 0 and again.skipped == 5
     tasks = client.export_annotations(project.id, "JSON")
