@@ -265,11 +265,12 @@ def add_many(self: LabelStore, item_ids, labels, *, who: str, kind: str = "human
 
 @patch
 def retract(self: LabelStore, item_id, *, who: str, kind: str = "human", round: int | None = None,
-            event_id: str | None = None) -> None:
-    "Withdraw `who`'s current label on an item: appends a tombstone, so history keeps the old label."
+            event_id: str | None = None) -> int:
+    """Withdraw `who`'s current label on an item: appends a tombstone, so history keeps the old label. Returns 1, or 0
+    when `event_id` was stored before (a repeated retraction)."""
     ids = [_one_id(item_id, "item_id")]
     rows = self._rows(ids, [None], who, kind, None, round, None if event_id is None else [_one_id(event_id, "event_id")])
-    self._insert(rows, ids, event_id is not None)
+    return self._insert(rows, ids, event_id is not None)
 
 
 def _one_id(value, name: str) -> str:

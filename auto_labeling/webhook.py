@@ -15,7 +15,9 @@ from typing import Callable
 import numpy as np
 
 from .core import check_int, check_real
-from .label_studio import Control, LabelStudioClient, LabelStudioTool, annotation_event
+from .label_studio import ChoiceMap, Control, annotation_event, annotation_who
+from .label_studio_client import LabelStudioClient
+from .label_studio_tool import LabelStudioTool
 from .loop import Loop
 from .store import LabelStore
 
@@ -29,8 +31,10 @@ __all__ = ['log', 'SECRET_HEADER', 'ANNOTATION_ACTIONS', 'make_webhook_app', 'Re
 
 # %% ../nbs/11_webhook.ipynb #e5f72f47
 def make_webhook_app(store: LabelStore, secret: str, control: Control, client: LabelStudioClient | None = None,
-                     on_stored: Callable[[int], None] | None = None, max_body: int = 1_000_000):
-    "A Starlette app that stores Label Studio annotation webhooks in `store` (POST /webhook; GET /health)."
+                     on_stored: Callable[[int], None] | None = None, max_body: int = 1_000_000,
+                     choices: ChoiceMap | None = None, project_id: int | None = None):
+    """A Starlette app that stores Label Studio annotation webhooks in `store` (POST /webhook; GET /health).
+    Deliveries for another project than `project_id` (when given) are refused."""
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import JSONResponse
@@ -40,7 +44,7 @@ def make_webhook_app(store: LabelStore, secret: str, control: Control, client: L
         raise ValueError("secret must be a string of at least 16 characters (it authenticates Label Studio)")
     expected = secret.encode()
     users: dict = {}
-    stats = {"stored": 0, "duplicates": 0, "rejected": 0}
+    stats = {"stored": 0, "duplicates": 0, "rejected": 0, "withdrawn": 0}
 
     def refuse(status: int, why: str) -> JSONResponse:
         stats["rejected"] += 1
@@ -63,28 +67,43 @@ def make_webhook_app(store: LabelStore, secret: str, control: Control, client: L
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return refuse(400, "body is not JSON")
+        except RecursionError:                         # [[[[... nested past Python's limit: data, not a crash
+            return refuse(400, "body is nested too deeply")
         if not isinstance(payload, dict) or not isinstance(payload.get("action"), str):
             return refuse(400, "body has no action")
         action = payload["action"]
         if action not in ANNOTATION_ACTIONS:
             return JSONResponse({"ignored": action})
         ann, task = payload.get("annotation"), payload.get("task")
+        project = payload.get("project")
+        given = project.get("id") if isinstance(project, dict) else project
+        if project_id is not None and (isinstance(given, bool) or given != int(project_id)):
+            return refuse(422, f"delivery for project {given!r}; this service stores project {int(project_id)}")
         if not isinstance(ann, dict) or not isinstance(task, dict) or "id" not in ann \
                 or not isinstance(task.get("data"), dict) or "item_id" not in task["data"]:
             return refuse(400, "annotation webhook without annotation.id or task.data.item_id")
         try:
-            event = annotation_event(ann, task["data"]["item_id"], control, users, client)
-        except (KeyError, TypeError, IndexError, AttributeError):
+            event = annotation_event(ann, task["data"]["item_id"], control, users,
+                                     None if client is None else client.user_email, choices)
+        except (ValueError, TypeError) as e:           # validated against the project's config: stored nothing
+            return refuse(422, f"annotation does not fit the project: {e}")
+        except (KeyError, IndexError, AttributeError):
             return refuse(400, "annotation result does not match the project's label config")
-        if event is None:
-            return JSONResponse({"stored": False, "reason": "empty or skipped annotation"})
+        if event is None:                              # a cleared choice or a skip: withdraw the person's label
+            try:
+                who = annotation_who(ann, users, None if client is None else client.user_email)
+                when = ann.get("updated_at") or ann.get("created_at")
+                event_id = f"label-studio:{ann['id']}:{when}:withdrawn"
+                new = await run_in_threadpool(_retract_one, store, str(task["data"]["item_id"]), who, event_id)
+            except (ValueError, TypeError) as e:
+                return refuse(422, f"annotation does not fit the project: {e}")
+            stats["withdrawn" if new else "duplicates"] += 1
+            return JSONResponse({"stored": False, "withdrawn": bool(new), "event_id": event_id})
         item, label, who, event_id = event
-        try:
-            before = await run_in_threadpool(store.last_seq)
-            seq = await run_in_threadpool(_store_one, store, item, label, who, event_id)
+        try:                                           # new or a redelivery: decided in the insert's transaction
+            new = await run_in_threadpool(_store_one, store, item, label, who, event_id) > 0
         except (ValueError, TypeError) as e:
             return refuse(422, str(e))
-        new = seq > before
         stats["stored" if new else "duplicates"] += 1
         log.info("%s annotation %s for item %s: %s", action, ann.get("id"), item, "stored" if new else "duplicate")
         if new and on_stored is not None:
@@ -100,9 +119,15 @@ def make_webhook_app(store: LabelStore, secret: str, control: Control, client: L
 
 
 def _store_one(store: LabelStore, item: str, label, who: str, event_id: str) -> int:
-    "Register the item and add the label; the store's sequence number (an old one for a redelivery)."
+    "Register the item and add the label: 1 when it is new, 0 for a redelivery (decided in the insert)."
     store.add_items([item])
-    return store.add(item, label, who=who, kind="human", event_id=event_id)
+    return store.add_many([item], [label], who=who, kind="human", event_ids=[event_id])
+
+
+def _retract_one(store: LabelStore, item: str, who: str, event_id: str) -> int:
+    "Withdraw `who`'s label on the item: 1 when new, 0 for a redelivery."
+    store.add_items([item])
+    return store.retract(item, who=who, kind="human", event_id=event_id)
 
 # %% ../nbs/11_webhook.ipynb #3a7529c3
 class Retrainer:
@@ -128,6 +153,14 @@ class Retrainer:
             self.first_pending = self.first_pending or time.monotonic()
             self._cv.notify()
 
+    def _room(self) -> int:
+        "How many tasks to send so the annotators' queue holds `batch_size` unlabeled tasks again."
+        size = self.batch_size or getattr(self.loop.learner, "batch_size", 10)
+        tool = self.loop.tool
+        if hasattr(tool, "client") and hasattr(tool.client, "count_unlabeled"):
+            return size - tool.client.count_unlabeled(tool.project())
+        return size - len(self.loop.outstanding)
+
     def _due(self) -> bool:
         return self.pending >= self.every_n or (self.pending > 0 and
                                                 time.monotonic() - self.first_pending >= self.every_s)
@@ -144,7 +177,9 @@ class Retrainer:
                 t0 = time.perf_counter()
                 self.loop.collect()                                 # the store's new labels: refit
                 sent_before = sum(r["sent"] for r in self.loop.stats.values())
-                self.loop.send(n_instances=self.batch_size)        # the next batch, with pre-annotations
+                n = self._room()                                    # keep batch_size tasks in the queue
+                if n > 0:
+                    self.loop.send(n_instances=n)                   # the next tasks, with pre-annotations
                 learner = self.loop.learner
                 self.rounds.append({"labels_seen": taken, "n_labeled": learner.n_labeled,
                                     "model_version": learner.model_version,
@@ -192,18 +227,29 @@ class WebhookServer:
 
 
 def register_webhook(client: LabelStudioClient, project_id: int, url: str, secret: str):
-    "Ask Label Studio to call `url` on annotation create/update, with the secret header."
-    return client._call(lambda: client.sdk.webhooks.create(
-        project=project_id, url=url, send_payload=True, send_for_all_actions=False,
-        actions=list(ANNOTATION_ACTIONS), headers={SECRET_HEADER: secret}, is_active=True),
-        f"register a webhook on project {project_id}", retry=False)
+    """Ask Label Studio to call `url` on annotation create/update, with the secret header. Idempotent: a webhook of
+    the project with the same URL (ours, from an earlier start) is updated, and any copies of it are removed, so each
+    annotation is delivered once however often the service restarts."""
+    settings = dict(url=url, send_payload=True, send_for_all_actions=False, actions=list(ANNOTATION_ACTIONS),
+                    headers={SECRET_HEADER: secret}, is_active=True)
+    hooks = client.call(lambda: client.sdk.webhooks.list(project=str(project_id)),
+                        f"list the webhooks of project {project_id}")
+    ours = [h for h in hooks if h.url == url and getattr(h, "project", project_id) in (project_id, None)]
+    for extra in ours[1:]:
+        client.call(lambda: client.sdk.webhooks.delete(id=extra.id), f"remove a duplicate webhook {extra.id}")
+    if ours:
+        return client.call(lambda: client.sdk.webhooks.update(id=ours[0].id, **settings),
+                           f"update webhook {ours[0].id} on project {project_id}")
+    return client.call(lambda: client.sdk.webhooks.create(project=project_id, **settings),
+                       f"register a webhook on project {project_id}", retry=False)
 
 
 def serve_webhook(client: LabelStudioClient, project_id: int, store: LabelStore, secret: str,
                   host: str = "127.0.0.1", port: int = 9090, public_url: str | None = None, learner=None, pool=None,
                   every_n: int = 20, every_s: float = 60.0, to_data: Callable | None = None, block: bool = True):
-    """Register the webhook on the project and serve it; with a learner and pool (a `Pool` whose `items` are what
-    the tasks show), retrain and upload the next batch through the loop, debounced."""
+    """Register the webhook on the project (idempotently), pull what was annotated while the service was down, and
+    serve; with a learner and pool (a `Pool` whose `items` are what the tasks show), retrain and upload the next
+    batch through the loop, debounced."""
     control = client.controls(project_id)[0]
     retrainer = None
     if learner is not None:
@@ -211,9 +257,14 @@ def serve_webhook(client: LabelStudioClient, project_id: int, store: LabelStore,
             raise ValueError("serve_webhook with a learner needs the pool it queries")
         tool = LabelStudioTool(client, project_id, to_data=to_data)
         retrainer = Retrainer(Loop(learner, pool, tool, key=f"webhook:{project_id}"), every_n=every_n, every_s=every_s)
-    app = make_webhook_app(store, secret, control, client, retrainer.notify if retrainer else None)
+    app = make_webhook_app(store, secret, control, client, retrainer.notify if retrainer else None,
+                           choices=retrainer.loop.tool.choices() if retrainer else None, project_id=project_id)
     server = WebhookServer(app, host, port)
     register_webhook(client, project_id, (public_url or server.url) + "/webhook", secret)
+    missed = client.pull_annotations(project_id, store, choices=retrainer.loop.tool.choices() if retrainer else None)
+    log.info("caught up on start: %d annotations made while the service was down", missed)
+    if missed and retrainer is not None:                       # labels made while down count towards a retrain
+        retrainer.notify(missed)
     if not block:
         return server.start(), retrainer
     server._server.run()

@@ -3,6 +3,7 @@ import io
 import json
 import threading
 import time
+import urllib.request
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -208,8 +209,8 @@ def test_upload_images_into_label_studio_storage(client, tmp_path):
     report = client.upload_images(project.id, images, item_ids=[f"u{i}" for i in range(5)], predictions=preds,
                                   chunk_size=2)
     assert report.created == 5 and len(set(report.task_ids.values())) == 5
-    # the seed's call style: the last created project is the default
-    again = client.upload_images(images=images, item_ids=[f"u{i}" for i in range(5)], predictions=preds)
+    # the same call again, keyword style: nothing is uploaded twice
+    again = client.upload_images(project.id, images=images, item_ids=[f"u{i}" for i in range(5)], predictions=preds)
     assert again.created == 0 and again.skipped == 5
     tasks = client.export_annotations(project.id, "JSON")
     assert len(tasks) == 5 and all(t["data"]["image"].startswith("/data/upload/") for t in tasks)
@@ -217,3 +218,231 @@ def test_upload_images_into_label_studio_storage(client, tmp_path):
     assert by_item["u3"]["data"]["image"].endswith("-img_3.png")
     task = client.sdk.tasks.get(id=str(report.task_ids["u1"]))
     assert task.predictions and task.predictions[0].result[0]["value"]["choices"] == ["dog"]
+
+
+def test_integer_classes_go_through_the_pipeline_and_confirmations_are_counted(label_studio, tmp_path):
+    "Digits with integer y: the project's choices are '0'..'9', labels come back as ints, confirmations are counted."
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+    from auto_labeling import AutoLabelingPipeline, EvaluationSettings
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    texts = [f"digit image {i}" for i in range(len(X))]
+    store = tmp_path / "ints.sqlite"
+
+    def pipeline():
+        p = AutoLabelingPipeline(LogisticRegression(max_iter=500), labeling_tool="label_studio", store=store,
+                                 url=label_studio.url, api_key=label_studio.token, project_title="integer classes",
+                                 random_state=0)
+        return p.configure(batch_size=10, max_iterations=3, evaluation=EvaluationSettings(random_baseline=False))
+
+    data = dict(labeled_data=(X[:40], y[:40]), unlabeled_data=X[40:600], items=texts[40:600],
+                validation_data=(X[1200:], y[1200:]), progress=False)
+    assert pipeline().run(**data).stopped_by == "waiting_for_labels"
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    project_id = LabelStore(str(store)).get_state("pipeline:loop")["tool"]["project_id"]
+    control = client.controls(project_id)[0]
+    assert control.labels == [str(c) for c in range(10)]
+    tasks = client.export_annotations(project_id, "JSON")
+    assert len(tasks) == 10
+    shown = {t["data"]["item_id"]: client.sdk.tasks.get(id=str(t["id"])).predictions[0].result[0]["value"]["choices"][0]
+             for t in tasks}
+    confirmed = 0
+    for k, t in enumerate(tasks[:6]):                      # an annotator labels 6 of the 10 with the true digit
+        item = t["data"]["item_id"]
+        truth = str(y[40 + int(item)])
+        confirmed += truth == shown[item]
+        client.sdk.annotations.create(id=t["id"], result=choices_result(control, truth), lead_time=5.0)
+    r = pipeline().run(**data)                              # collects the 6: stored as ints, no error
+    s = LabelStore(str(store))
+    human = s.labels("human")
+    assert len(human) == 6 and all(type(v) is int for v in human.values()), human
+    for t in tasks[6:]:                                     # the rest of the batch comes in
+        item = t["data"]["item_id"]
+        truth = str(y[40 + int(item)])
+        confirmed += truth == shown[item]
+        client.sdk.annotations.create(id=t["id"], result=choices_result(control, truth), lead_time=5.0)
+    r = pipeline().run(**data)
+    assert list(r.rounds["round"])[:2] == [0, 1] and r.labels_used == 50
+    assert int(r.rounds["n_confirmed"].iloc[1]) == confirmed and confirmed > 0
+    assert len(client.task_ids_by_item(project_id)) == 20   # the next batch went up
+
+
+def test_plain_tasks_get_a_stable_item_id_and_tasks_must_fit_the_project(client, label_studio):
+    project = client.create_project("plain tasks", image_classification_config(["cat", "dog"]))
+    plain = [{"data": {"image": f"https://example.org/cat{i}.jpg"}} for i in range(3)]
+    first = client.upload_tasks(project.id, plain, progress=False)          # the seed's call shape
+    again = client.upload_tasks(project_id=project.id, tasks=plain, progress=False)
+    assert first.created == 3 and again.created == 0 and again.skipped == 3
+    assert first.task_ids == again.task_ids and all(k.startswith("ls-") for k in first.task_ids)
+    with pytest.raises(ValueError, match="upload_text_tasks needs a project that shows <Text>"):
+        client.upload_text_tasks(project.id, ["a sentence"], progress=False)
+    with pytest.raises(ValueError, match="has no 'image', which the project's <Image> reads"):
+        client.upload_tasks(project.id, [{"data": {"text": "a sentence"}}], progress=False)
+    with pytest.raises(ValueError, match=r"\(created: none\); pass project_id="):   # a client that made no project
+        LabelStudioClient(label_studio.url, label_studio.token).upload_tasks(tasks=plain)
+    assert client.upload_tasks("plain tasks", plain, progress=False).skipped == 3   # a project by its title
+    assert len(client.task_ids_by_item(project.id)) == 3
+
+
+def test_images_without_a_served_root_are_refused_and_annotations_are_accepted(client, label_studio, tmp_path, monkeypatch):
+    from auto_labeling.formats import Annotation
+    monkeypatch.delenv("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT", raising=False)
+    project = client.create_project("root needed", image_classification_config(["cat", "dog"]))
+    images = make_images(Path(label_studio.files) / "rooted", 2)
+    with pytest.raises(ValueError, match="pass local_files_root="):
+        client.upload_with_predictions(project.id, images, ["cat", "dog"], progress=False)
+    outside = make_images(tmp_path / "outside", 1)
+    with pytest.raises(ValueError, match="is not under the local files root"):
+        client.upload_with_predictions(project.id, outside, ["cat"], local_files_root=label_studio.files, progress=False)
+    assert client.task_ids_by_item(project.id) == {}                      # nothing was marked uploaded
+    preds = [Annotation(str(images[0]), label="cat", score=0.9), Annotation(str(images[1]), label="dog", score=0.6)]
+    report = client.upload_with_predictions(project.id, images, preds, local_files_root=label_studio.files,
+                                            progress=False)
+    assert report.created == 2
+    task = client.sdk.tasks.get(id=str(report.task_ids[str(images[0])]))
+    assert task.predictions[0].result[0]["value"]["choices"] == ["cat"] and task.predictions[0].score == 0.9
+    req = urllib.request.Request(label_studio.url + task.data["image"],
+                                 headers={"Authorization": f"Token {label_studio.token}"})
+    with urllib.request.urlopen(req, timeout=10) as answer:                   # the image renders
+        assert answer.status == 200 and answer.read()[:4] == b"\x89PNG"
+
+
+def test_the_pipeline_shows_image_items_and_refuses_images_that_would_not_render(label_studio, tmp_path, monkeypatch):
+    monkeypatch.delenv("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT", raising=False)
+    from sklearn.linear_model import LogisticRegression
+    from auto_labeling import AutoLabelingPipeline, EvaluationSettings
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 4))
+    y = np.where(X[:, 0] > 0, 1, 0)
+    paths = [str(p) for p in make_images(Path(label_studio.files) / "pipeline" / "nested", 60)]
+
+    def pipeline(store, **options):
+        p = AutoLabelingPipeline(LogisticRegression(), labeling_tool="label_studio", store=store, url=label_studio.url,
+                                 api_key=label_studio.token, random_state=0, **options)
+        return p.configure(batch_size=5, max_iterations=2, evaluation=EvaluationSettings(random_baseline=False))
+
+    data = dict(labeled_data=(X[:10], y[:10]), unlabeled_data=X[10:], items=paths[10:], progress=False)
+    with pytest.raises(ValueError, match="local_files_root"):       # no root known: refused, nothing sent
+        pipeline(tmp_path / "a.sqlite", project_title="no root").run(**data)
+    r = pipeline(tmp_path / "b.sqlite", project_title="images", local_files_root=label_studio.files).run(**data)
+    assert r.stopped_by == "waiting_for_labels"
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    project_id = LabelStore(str(tmp_path / "b.sqlite")).get_state("pipeline:loop")["tool"]["project_id"]
+    tasks = client.export_annotations(project_id, "JSON")
+    assert len(tasks) == 5 and all(t["data"]["image"].startswith("/data/local-files/?d=pipeline/nested/") for t in tasks)
+    assert all(client.image_status(t["data"]["image"]) == 200 for t in tasks)
+
+
+def test_pre_annotator_boxes_upload_as_they_come(client, label_studio):
+    from auto_labeling.pre_annotation import make_shapes_dataset
+    shapes = make_shapes_dataset(Path(label_studio.files) / "shapes-as-they-come", 3, seed=3)   # Annotation objects
+    project = client.create_project("annotations as they come", object_detection_config(["red", "blue"]))
+    report = client.upload_with_predictions(project.id, [a.image for a in shapes], shapes,
+                                            local_files_root=label_studio.files, progress=False)
+    assert report.created == 3
+    task = client.sdk.tasks.get(id=str(report.task_ids[shapes[0].image]))
+    regions = task.predictions[0].result
+    assert len(regions) == len(shapes[0].boxes) and regions[0]["value"]["rectanglelabels"] == [shapes[0].labels[0]]
+
+
+SPEC_CONFIG = """
+    <View>
+      <Image name="image" value="$image"/>
+      <Choices name="label" toName="image">
+        <Choice value="cat"/>
+        <Choice value="dog"/>
+      </Choices>
+    </View>
+    """
+
+
+def test_the_specifications_label_studio_and_pre_annotation_snippets_run_as_written(label_studio, monkeypatch):
+    import torch
+    from ultralytics import YOLO
+    from auto_labeling import LabelStudioClient, PreAnnotator
+    from auto_labeling.pre_annotation import make_shapes_dataset
+    monkeypatch.setenv("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT", label_studio.files)   # the server's served root
+    client = LabelStudioClient(url=label_studio.url, api_key=label_studio.token)
+    texts = client.create_project(name="Reviews", label_config=text_classification_config(["ham", "spam"]))
+    # --- the specification's Label Studio section, as written
+    project = client.create_project(
+        name="Image Classification",
+        label_config=SPEC_CONFIG
+    )
+    control = client.controls(project.id)[0]
+    tasks_with_predictions = [{"data": {"image": f"https://example.org/cat{i}.jpg"},
+                               "predictions": [{"result": choices_result(control, "cat"), "score": 0.9}]}
+                              for i in range(2)]
+    client.upload_tasks(
+        project_id=project.id,
+        tasks=tasks_with_predictions
+    )
+    labeled_data = client.export_annotations(
+        project_id=project.id,
+        format="JSON"
+    )
+    assert len(labeled_data) == 2
+    # --- its Pre-Annotations section, as written (no project named: the one image project this client created)
+    torch.manual_seed(0)
+    yolov8_model = YOLO("yolov8n.yaml")                        # a detector's config: random weights, no download
+    unlabeled_images = [a.image for a in make_shapes_dataset(Path(label_studio.files) / "spec-unlabeled", 4, seed=1)]
+    annotator = PreAnnotator(
+        model=yolov8_model,
+        confidence_threshold=0.7
+    )
+    pre_annotations = annotator.predict(
+        images=unlabeled_images,
+        format="coco"  # or "yolo", "pascal_voc"
+    )
+    client.upload_with_predictions(
+        images=unlabeled_images,
+        predictions=pre_annotations
+    )
+    assert pre_annotations["annotations"] == []      # untrained weights are never 0.7 sure: the tasks carry no box
+    tasks = client.export_annotations(project_id=project.id, format="JSON")
+    uploaded = [t for t in tasks if t["data"]["image"].startswith("/data/local-files/?d=spec-unlabeled/")]
+    assert len(tasks) == 6 and len(uploaded) == 4 and all(t["predictions"] == [] for t in uploaded)
+    assert client.image_status(uploaded[0]["data"]["image"]) == 200
+    assert client.task_ids_by_item(texts.id) == {}                 # the text project got nothing, not even a storage
+    assert list(client.sdk.import_storage.local.list(project=texts.id)) == []
+    report = client.upload_text_tasks(texts=["great", "awful"], progress=False)   # texts: the one text project
+    assert report.created == 2 and len(client.task_ids_by_item(texts.id)) == 2
+
+
+def test_two_fitting_projects_and_no_project_named_is_refused_naming_both(label_studio, tmp_path):
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    a = client.create_project("cats A", image_classification_config(["cat", "dog"]))
+    b = client.create_project("boxes B", object_detection_config(["cat", "dog"]))
+    images = make_images(Path(label_studio.files) / "two-fit", 2)
+    for upload in (lambda: client.upload_with_predictions(images=images, local_files_root=label_studio.files),
+                   lambda: client.upload_tasks(tasks=[{"data": {"image": "https://example.org/a.jpg"}}]),
+                   lambda: client.upload_images(images=images)):
+        with pytest.raises(ValueError) as e:
+            upload()
+        message = str(e.value)
+        assert f"id {a.id} 'cats A'" in message and f"id {b.id} 'boxes B'" in message and "pass project_id=" in message
+    assert client.task_ids_by_item(a.id) == {} and client.task_ids_by_item(b.id) == {}
+    assert client.upload_with_predictions(b.id, images, local_files_root=label_studio.files, progress=False).created == 2
+    client.project_id = a.id                                 # the user's default wins over the lookup
+    assert client.upload_tasks(tasks=[{"data": {"image": "https://example.org/a.jpg"}}], progress=False).created == 1
+    assert len(client.task_ids_by_item(a.id)) == 1 and len(client.task_ids_by_item(b.id)) == 2
+
+
+def test_a_project_this_client_did_not_create_is_never_picked(label_studio):
+    someone = LabelStudioClient(label_studio.url, label_studio.token)
+    theirs = someone.create_project("someone else's images", image_classification_config(["cat", "dog"]))
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    images = make_images(Path(label_studio.files) / "not-mine", 2)
+    with pytest.raises(ValueError, match=r"no project this client created takes image tasks \(created: none\)"):
+        client.upload_with_predictions(images=images, predictions=["cat", "dog"], local_files_root=label_studio.files)
+    mine = client.create_project("my texts", text_classification_config(["ham", "spam"]))
+    with pytest.raises(ValueError, match=f"created: id {mine.id} 'my texts'\\); pass project_id="):
+        client.upload_with_predictions(images=images, predictions=["cat", "dog"], local_files_root=label_studio.files)
+    with pytest.raises(ValueError, match="no project this client created takes tasks with data keys \\['image'\\]"):
+        client.upload_tasks(tasks=[{"data": {"image": "https://example.org/a.jpg"}}])
+    assert someone.task_ids_by_item(theirs.id) == {} and client.task_ids_by_item(mine.id) == {}
+    assert list(someone.sdk.import_storage.local.list(project=theirs.id)) == []
+    named = client.upload_with_predictions(theirs.id, images, ["cat", "dog"], local_files_root=label_studio.files,
+                                           progress=False)                   # named by the user: fine
+    assert named.created == 2

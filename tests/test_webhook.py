@@ -61,14 +61,15 @@ def test_serve_webhook_stores_real_deliveries_and_uploads_the_next_batch(label_s
         assert wait_for(lambda: len(store.labels()) == 6), store.labels()
         assert store.labels() == {str(i): str(y[i]) for i in first[:6]}
         assert set(store.current()["who"]) == {"admin@example.com"}
-        # five new labels -> a debounced retrain -> the next batch of ten, with pre-annotations, in the project
+        # five new labels -> a debounced retrain -> the queue is topped up to ten unlabeled tasks, with pre-annotations
         def batch():
             return list(store.get_state(f"webhook:{project.id}", {}).get("outstanding", {}))
-        assert wait_for(lambda: len(batch()) == 10), batch()
+        assert wait_for(lambda: len(batch()) == 6), batch()                 # 4 of the first 10 are still open
         assert wait_for(lambda: set(batch()) <= set(client.task_ids_by_item(project.id)))
         exported = client.export_annotations(project.id, "JSON")
         new = [t for t in exported if int(t["data"]["item_id"]) not in first]
-        assert len(new) == len(set(batch()) - {str(i) for i in first}) >= 6      # an unlabeled task is not re-made
+        assert len(new) == len(set(batch()) - {str(i) for i in first})          # an unlabeled task is not re-made
+        assert client.count_unlabeled(project.id) == 4 + len(new) <= 10        # the queue does not grow
         assert all(t["data"]["text"] == texts[int(t["data"]["item_id"])] and t["predictions"] for t in new)
         # an edit in Label Studio is a new event; the old one stays in the history
         ann = client.sdk.annotations.list(id=tasks[str(first[0])])[0]
@@ -153,3 +154,80 @@ def test_2000_deliveries_from_8_senders_with_duplicates_and_malformed(tmp_path):
     assert len(events) == len(valid) and events["event_id"].is_unique          # each valid annotation exactly once
     assert set(events["item_id"]) == {f"m{i}" for i in valid}                    # none lost
     assert (events["who"] == "label-studio-user-7").all()
+
+
+def test_restarts_register_one_webhook_and_catch_up_on_what_was_annotated_while_down(label_studio, tmp_path):
+    from servers import free_port
+    from auto_labeling.webhook import serve_webhook
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    project = client.create_project("webhook-restarts", text_classification_config(["ham", "spam"]))
+    client.upload_text_tasks(project.id, ["buy now", "hello mum", "cheap pills"], item_ids=["a", "b", "c"],
+                             progress=False)
+    tasks, control = client.task_ids_by_item(project.id), client.controls(project.id)[0]
+    store, port = LabelStore(tmp_path / "labels.sqlite"), free_port()
+    url = f"http://127.0.0.1:{port}/webhook"
+    client.sdk.annotations.create(id=tasks["a"], result=choices_result(control, "spam"))   # before the first start
+    for start in range(3):
+        server, _ = serve_webhook(client, project.id, store, SECRET, port=port, block=False)
+        try:
+            assert [h.url for h in client.sdk.webhooks.list(project=str(project.id))].count(url) == 1
+            if start == 0:
+                assert store.labels() == {"a": "spam"}              # caught up on start
+                client.sdk.annotations.create(id=tasks["b"], result=choices_result(control, "ham"))
+                assert wait_for(lambda: "b" in store.labels(), 30)  # delivered while up
+        finally:
+            server.stop()
+        if start == 1:                                              # annotated while the service is down
+            client.sdk.annotations.create(id=tasks["c"], result=choices_result(control, "spam"))
+    assert store.labels() == {"a": "spam", "b": "ham", "c": "spam"}
+    assert len(store.current()) == 3                                # each annotation stored once
+
+
+def _answer(url, body: bytes):
+    req = urllib.request.Request(url, data=body, method="POST",
+                                 headers={"Content-Type": "application/json", SECRET_HEADER: SECRET})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def test_deliveries_are_validated_counted_once_and_a_cleared_choice_withdraws_the_label(tmp_path):
+    control = parse_label_config(text_classification_config(["ham", "spam"]))[0]
+    store = LabelStore(tmp_path / "labels.sqlite")
+    fired = []
+    server = WebhookServer(make_webhook_app(store, SECRET, control, on_stored=fired.append, project_id=1)).start()
+    url = server.url + "/webhook"
+    try:
+        body = json.dumps(payload(1, "ham")).encode()                # 20 concurrent copies of one annotation
+        answers = [None] * 20
+        threads = [threading.Thread(target=lambda k=k: answers.__setitem__(k, _answer(url, body))) for k in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert [a[1]["stored"] for a in answers].count(True) == 1 and len(fired) == 1
+        assert _healthy(server.port)["stored"] == 1 and len(store.history()) == 1
+        bad = []
+        p = payload(2, "ham"); p["annotation"]["result"][0]["value"]["choices"] = "ham"; bad.append(p)   # a string
+        bad.append(payload(3, "eggs"))                                                                # not a class
+        p = payload(4, "ham"); p["task"]["data"]["item_id"] = None; bad.append(p)
+        p = payload(5, "ham"); p["task"]["data"]["item_id"] = {"x": 1}; bad.append(p)
+        p = payload(6, "ham"); p["project"]["id"] = 2; bad.append(p)                                  # other project
+        p = payload(7, "ham"); del p["annotation"]["completed_by"]; bad.append(p)
+        for p in bad:
+            code, why = _answer(url, json.dumps(p).encode())
+            assert code == 422, (p, code, why)
+        code, _ = _answer(url, b"[" * 100_000)                       # nested past the recursion limit
+        assert code == 400
+        assert len(store.history()) == 1                             # none of them stored anything
+        cleared = payload(1, "ham")
+        cleared["action"], cleared["annotation"]["result"] = "ANNOTATION_UPDATED", []
+        cleared["annotation"]["updated_at"] = "2026-11-25T11:00:00Z"
+        code, answer = _answer(url, json.dumps(cleared).encode())
+        assert code == 200 and answer["withdrawn"] is True
+        assert "m1" not in store.labels() and len(store.history("m1")) == 2     # the label is withdrawn, history kept
+        assert _answer(url, json.dumps(cleared).encode())[1]["withdrawn"] is False   # a redelivery: once
+    finally:
+        server.stop()
