@@ -16,7 +16,7 @@ from fastcore.basics import patch
 
 from .core import (as_item_ids, check_bool, check_callable, check_choice, check_classifier, check_finite,
                                 check_fraction, check_int, check_real, check_text)
-from .formats import FORMATS, Annotation, convert, voc_xml, yolo_lines
+from .formats import FORMATS, Annotation, as_annotations, convert, voc_xml, yolo_lines
 from .store import LabelStore
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -178,7 +178,8 @@ class PreAnnotator:
 
     def __init__(self, model, confidence_threshold: float = 0.7, model_version: str | None = None,
                  batch_size: int = 16, device: str | None = None, imgsz: int | None = None,
-                 featurize: Callable | None = None, classes: Sequence[str] | None = None, review_floor: float = 0.1):
+                 featurize: Callable | None = None, classes: Sequence[str] | None = None,
+                 review_floor: float | None = None):
         if isinstance(model, (str, Path)):
             model = load_detector(model)
         self.detector = _is_yolo(model)
@@ -188,7 +189,8 @@ class PreAnnotator:
                                 f"with predict_proba; got {type(model).__name__}")
             check_classifier(model, "model")                 # a classifier pre-annotates once it is fitted
         self.confidence_threshold = check_fraction(confidence_threshold, "confidence_threshold")
-        self.review_floor = check_real(review_floor, "review_floor", 0.0, self.confidence_threshold)
+        self.review_floor = (min(0.1, self.confidence_threshold) if review_floor is None else   # default: 0.1
+                             check_real(review_floor, "review_floor", 0.0, self.confidence_threshold))
         self.model, self.batch_size = model, check_int(batch_size, "batch_size", minimum=1)
         self.imgsz = check_int(imgsz, "imgsz", minimum=32, allow_none=True)
         self.featurize = check_callable(featurize, "featurize", allow_none=True,
@@ -366,12 +368,15 @@ def to_store(self: PreAnnotator, store: LabelStore, annotations: Sequence[Annota
     "Store pre-annotations as kind 'model' (who = model version; confidence = the score); returns how many were new."
     if not isinstance(store, LabelStore):
         raise TypeError(f"store must be a LabelStore; got {type(store).__name__}")
-    annotations = list(annotations)
-    if not all(isinstance(a, Annotation) for a in annotations):
-        raise TypeError("annotations must be the Annotations predict() or iter_predict() returned")
+    annotations = as_annotations(annotations)          # the Annotations predict() or iter_predict() returned
     ids = as_item_ids(item_ids if item_ids is not None else [a.image for a in annotations], "item_ids")
     if len(ids) != len(annotations):
-        raise ValueError(f"item_ids must give one id per annotation; got {len(ids)} for {len(annotations)}")
+        raise ValueError(f"item_ids must give one id per annotation; got {len(ids)} ids for {len(annotations)} "
+                         f"annotations")
+    if len(set(ids)) < len(ids):
+        twice = next(i for i in ids if ids.count(i) > 1)
+        where = "item_ids" if item_ids is not None else "annotations (their images; pass item_ids=)"
+        raise ValueError(f"{where} must name each item once; {twice!r} appears {ids.count(twice)} times")
     keep = [(i, a) for i, a in zip(ids, annotations) if a.error is None]
     if not keep:
         return 0
@@ -386,5 +391,9 @@ def to_store(self: PreAnnotator, store: LabelStore, annotations: Sequence[Annota
 def matched_iou(pred: Annotation, truth: Annotation, iou_threshold: float = 0.5) -> tuple[int, int, int, list]:
     "True positives (same class, IoU >= threshold, one-to-one), false positives, misses, and the matched IoUs."
     from auto_labeling.quality_boxes import match_boxes
+    for a, name in ((pred, "pred"), (truth, "truth")):
+        if not isinstance(a, Annotation) or not a.is_detection:
+            raise TypeError(f"{name} must be one image's detection Annotation (boxes); got "
+                            f"{type(a).__name__ if not isinstance(a, Annotation) else 'a classification'}")
     m = match_boxes(pred.boxes, pred.labels, truth.boxes, truth.labels, check_fraction(iou_threshold, "iou_threshold"))
     return len(m), len(pred.boxes) - len(m), len(truth.boxes) - len(m), [x[2] for x in m]

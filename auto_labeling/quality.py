@@ -15,8 +15,8 @@ import pandas as pd
 from fastcore.basics import patch
 
 from .core import check_choice, check_int, check_random_state, check_real, check_text
-from .quality_boxes import (as_boxes, box_agreement, box_columns, box_iou, fuse_boxes, is_missing,
-                                         match_boxes)
+from .quality_boxes import (_check_weight, as_boxes, box_agreement, box_columns, box_iou, fuse_boxes,
+                                         is_missing, match_boxes)
 from .store import LabelStore, encode_label
 
 # %% auto #0
@@ -322,9 +322,7 @@ def inter_annotator_agreement(self: QualityControl, annotations=None, metric: st
     if weights is not None and metric != "cohen_kappa":
         raise ValueError(f"weights applies to metric='cohen_kappa' only; got metric={metric!r}")
     if metric == "iou":
-        names, seqs = box_columns(annotations if annotations is not None else self.store)
-        pairs = [box_agreement(seqs[a], seqs[b], self.iou_threshold, image_sizes)
-                 for a, b in itertools.combinations(range(len(seqs)), 2)]
+        pairs = list(self._box_pairs(annotations, image_sizes)[1].values())
         return {"mean_iou": float(np.mean([p["mean_iou"] for p in pairs])),
                 "f1": float(np.mean([p["f1"] for p in pairs])), "iou_threshold": self.iou_threshold}
     ann = self._annotations(annotations, classes=classes)
@@ -334,6 +332,21 @@ def inter_annotator_agreement(self: QualityControl, annotations=None, metric: st
         return krippendorff_alpha(ann.codes, ann.classes, level)
     values = [v for v in self._pairwise(ann, metric, weights).values() if not np.isnan(v)]
     return float(np.mean(values)) if values else float("nan")
+
+
+@patch
+def _box_pairs(self: QualityControl, annotations, image_sizes=None) -> tuple[list[str], dict]:
+    "Annotator names and {(a, b): box_agreement} for every pair; class labels where boxes belong are named as such."
+    names, seqs = box_columns(annotations if annotations is not None else self.store)
+    for name, s in zip(names, seqs):
+        for i, v in enumerate(s):
+            if not is_missing(v) and (isinstance(v, (str, bytes, numbers.Number)) or not hasattr(v, "__iter__")):
+                raise ValueError(f"metric='iou' compares boxes, and annotations[{name!r}] (image {i}) is the label "
+                                 f"{v!r}: pass a list of boxes per image, or a class-label metric such as "
+                                 f"'cohen_kappa'")
+    return names, {(a, b): box_agreement(seqs[a], seqs[b], self.iou_threshold, image_sizes,
+                                         names=(f"annotations[{names[a]!r}]", f"annotations[{names[b]!r}]"))
+                   for a, b in itertools.combinations(range(len(seqs)), 2)}
 
 
 @patch
@@ -355,10 +368,10 @@ def agreement_matrix(self: QualityControl, annotations=None, metric: str = "cohe
     "Annotator x annotator pairwise agreement (cohen_kappa, percent, or iou's F1), 1 on the diagonal."
     check_choice(metric, "metric", ("cohen_kappa", "percent", "iou"))
     if metric == "iou":
-        names, seqs = box_columns(annotations if annotations is not None else self.store)
+        names, pairs = self._box_pairs(annotations, image_sizes)
         m = np.eye(len(names))
-        for a, b in itertools.combinations(range(len(names)), 2):
-            m[a, b] = m[b, a] = box_agreement(seqs[a], seqs[b], self.iou_threshold, image_sizes)["f1"]
+        for (a, b), p in pairs.items():
+            m[a, b] = m[b, a] = p["f1"]
         return pd.DataFrame(m, index=names, columns=names)
     ann = self._annotations(annotations)
     m = np.eye(len(ann.annotators))
@@ -438,13 +451,13 @@ def _weights(self: QualityControl, ann: Annotations, weights) -> np.ndarray:
         if missing or extra:
             raise ValueError(f"weights must have one entry per annotator {ann.annotators}; "
                              + (f"missing {missing}" if missing else f"unknown {extra}"))
-        w = np.array([check_real(weights[a], f"weights[{a!r}]", low=0.0) for a in ann.annotators])
+        w = np.array([_check_weight(weights[a], f"weights[{a!r}]") for a in ann.annotators])
     else:
         if isinstance(weights, (str, bytes)) or not hasattr(weights, "__len__"):
             raise TypeError(f"weights must be a dict by annotator or one number per annotator; got {type(weights).__name__}")
         if len(weights) != len(ann.annotators):
             raise ValueError(f"weights must give one number per annotator ({len(ann.annotators)}); got {len(weights)}")
-        w = np.array([check_real(v, f"weights[{k}]", low=0.0) for k, v in enumerate(weights)])
+        w = np.array([_check_weight(v, f"weights[{k}]") for k, v in enumerate(weights)])
     if not w.sum() > 0:
         raise ValueError(f"weights must not all be zero; got {w.tolist()}")
     return w

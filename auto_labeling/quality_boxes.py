@@ -8,6 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+import math
+from collections.abc import Hashable
+
 from .core import check_fraction, check_int, check_real, is_nan
 from .store import LabelStore
 
@@ -20,45 +23,81 @@ def is_missing(value) -> bool:
     return value is None or is_nan(value) or value is pd.NA
 
 
-def as_boxes(value, image_size=None, where: str = "") -> tuple[np.ndarray, list]:
+def as_boxes(value, image_size=None, where: str = "", name: str = "boxes") -> tuple[np.ndarray, list]:
     "An (n, 4) float array of xyxy boxes and their labels; refuses negative sizes and boxes outside the image."
     if is_missing(value):
         return np.zeros((0, 4)), []
     if isinstance(value, np.ndarray) and value.ndim == 2:
         value = value.tolist()
     if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
-        raise ValueError(f"an image's annotation must be a list of boxes{where}; got {type(value).__name__}")
+        raise ValueError(f"{name}{where} must be a list of boxes (one image's annotation); got {type(value).__name__}")
     coords, labels = [], []
     for box in value:
         if isinstance(box, dict):
             xyxy = box.get("bbox", box.get("box"))
             if xyxy is None:
-                raise ValueError(f"box {box!r}{where} has no 'bbox' (x_min, y_min, x_max, y_max)")
+                raise ValueError(f"{name}{where}: box {box!r} has no 'bbox' (x_min, y_min, x_max, y_max)")
             labels.append(box.get("label"))
         elif isinstance(box, (list, tuple, np.ndarray)):
             xyxy = box
             labels.append(None)
         else:
-            raise ValueError(f"an image's annotation must be a list of boxes{where}; got the element {box!r}")
+            raise ValueError(f"{name}{where} must be a list of boxes (one image's annotation); got the element {box!r}")
         try:
             xyxy = [check_real(v, "a box coordinate") for v in xyxy]
         except (TypeError, ValueError):
-            raise ValueError(f"box {box!r}{where} must hold 4 finite numbers (x_min, y_min, x_max, y_max)") from None
+            raise ValueError(f"{name}{where}: box {box!r} must hold 4 finite numbers (x_min, y_min, x_max, "
+                             f"y_max)") from None
         if len(xyxy) != 4:
-            raise ValueError(f"box {box!r}{where} must have 4 coordinates (x_min, y_min, x_max, y_max)")
+            raise ValueError(f"{name}{where}: box {box!r} must have 4 coordinates (x_min, y_min, x_max, y_max)")
         x1, y1, x2, y2 = xyxy
         if x2 < x1 or y2 < y1:
-            raise ValueError(f"box {xyxy}{where} has negative width or height; boxes are x_min, y_min, x_max, y_max")
+            raise ValueError(f"{name}{where}: box {xyxy} has negative width or height; boxes are x_min, y_min, "
+                             f"x_max, y_max")
         if x1 < 0 or y1 < 0 or (image_size is not None and (x2 > image_size[0] or y2 > image_size[1])):
-            raise ValueError(f"box {xyxy}{where} lies outside the image"
+            raise ValueError(f"{name}{where}: box {xyxy} lies outside the image"
                              f"{'' if image_size is None else f' of size {tuple(image_size)}'}")
         coords.append(xyxy)
     return np.asarray(coords, dtype=float).reshape(-1, 4), labels
 
+
+def _check_weight(value, name: str) -> float:
+    "A finite number >= 0: an annotator's (or a box's) weight."
+    w = check_real(value, name, low=0.0)
+    if math.isinf(w):
+        raise ValueError(f"{name} must be a finite number >= 0; got {w}")
+    return w
+
+
+def _check_list(value, name: str, what: str) -> list:
+    "`value` as a list, refusing text, dicts and what has no length (a scalar where a list belongs)."
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name} must be {what}; got {type(value).__name__}")
+    return list(value)
+
 # %% ../nbs/08a_quality_boxes.ipynb #7543ac42
+def _box_array(x, name: str) -> np.ndarray:
+    "An (n, 4) float array of finite xyxy boxes (one flat box of 4 is one row); refused naming `name` otherwise."
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an (n, 4) array of boxes (x_min, y_min, x_max, y_max); got "
+                        f"{type(x).__name__}") from None
+    if arr.size == 0:
+        return arr.reshape(0, 4)
+    if arr.shape == (4,):
+        arr = arr.reshape(1, 4)
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise ValueError(f"{name} must be an (n, 4) array of boxes (x_min, y_min, x_max, y_max); got shape {arr.shape}")
+    bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+    if len(bad):
+        raise ValueError(f"{name} must hold finite numbers; got NaN or inf in row {int(bad[0])}")
+    return arr
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     "IoU matrix between two sets of xyxy boxes."
-    a, b = np.asarray(a, dtype=float).reshape(-1, 4), np.asarray(b, dtype=float).reshape(-1, 4)
+    a, b = _box_array(a, "a"), _box_array(b, "b")
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = np.clip(rb - lt, 0, None).prod(axis=2)
@@ -73,8 +112,16 @@ def match_boxes(a, la, b, lb, iou_threshold: float = 0.5) -> list[tuple[int, int
     "One-to-one matches (i, j, iou) of boxes `a` to `b` maximizing total IoU, same label only, IoU >= threshold."
     from scipy.optimize import linear_sum_assignment
     iou_threshold = check_fraction(iou_threshold, "iou_threshold")
-    if len(a) != len(la) or len(b) != len(lb):
-        raise ValueError(f"every box needs one label: got {len(a)} boxes and {len(la)} labels, {len(b)} and {len(lb)}")
+    a, b = _box_array(a, "a"), _box_array(b, "b")
+    la = _check_list(la, "la", "a list of labels, one per box of a")
+    lb = _check_list(lb, "lb", "a list of labels, one per box of b")
+    for boxes, labels, bn, ln in ((a, la, "a", "la"), (b, lb, "b", "lb")):
+        unhashable = [x for x in labels if not isinstance(x, Hashable)]
+        if unhashable:
+            raise TypeError(f"{ln} must hold class labels (strings, numbers); got a {type(unhashable[0]).__name__}")
+        if len(boxes) != len(labels):
+            raise ValueError(f"every box needs one label: {ln} gives {len(labels)} labels for the {len(boxes)} "
+                             f"boxes of {bn}")
     if len(a) == 0 or len(b) == 0:
         return []
     iou = box_iou(a, b)
@@ -84,21 +131,39 @@ def match_boxes(a, la, b, lb, iou_threshold: float = 0.5) -> list[tuple[int, int
     return [(int(i), int(j), float(iou[i, j])) for i, j in zip(rows, cols) if iou[i, j] >= iou_threshold]
 
 # %% ../nbs/08a_quality_boxes.ipynb #591406dd
-def box_agreement(a_images, b_images, iou_threshold: float = 0.5, image_sizes=None) -> dict:
+def _image_sizes(image_sizes, n: int) -> list | None:
+    "One (width, height) of positive numbers per image, or None."
+    if image_sizes is None:
+        return None
+    sizes = _check_list(image_sizes, "image_sizes", "a list with one (width, height) per image")
+    if len(sizes) != n:
+        raise ValueError(f"image_sizes must give one (width, height) per image; got {len(sizes)} for {n} images")
+    out = []
+    for i, s in enumerate(sizes):
+        s = _check_list(s, f"image_sizes[{i}]", "a (width, height) pair")
+        if len(s) != 2:
+            raise ValueError(f"image_sizes[{i}] must be a (width, height) pair; got {len(s)} values")
+        out.append(tuple(check_real(v, f"image_sizes[{i}]", low=0.0, low_open=True) for v in s))
+    return out
+
+
+def box_agreement(a_images, b_images, iou_threshold: float = 0.5, image_sizes=None,
+                  names: tuple[str, str] = ("a_images", "b_images")) -> dict:
     "Two annotators' boxes over the same images: mean matched IoU, F1 at the threshold, match and box counts."
     iou_threshold = check_fraction(iou_threshold, "iou_threshold")
+    what = "a list with one box list (or None) per image"
+    a_images, b_images = _check_list(a_images, names[0], what), _check_list(b_images, names[1], what)
     if len(a_images) != len(b_images):
-        raise ValueError(f"both annotators need one box list per image; got {len(a_images)} and {len(b_images)}")
-    if image_sizes is not None and len(image_sizes) != len(a_images):
-        raise ValueError(f"image_sizes must give one (width, height) per image; got {len(image_sizes)} for "
-                         f"{len(a_images)} images")
+        raise ValueError(f"{names[0]} and {names[1]} must give one box list per image each; got {len(a_images)} "
+                         f"and {len(b_images)}")
+    image_sizes = _image_sizes(image_sizes, len(a_images))
     ious, n_a, n_b = [], 0, 0
     for i, (x, y) in enumerate(zip(a_images, b_images)):
         if is_missing(x) or is_missing(y):                  # an image one of them did not annotate
             continue
         size = None if image_sizes is None else image_sizes[i]
-        ba, la = as_boxes(x, size, f" (image {i})")
-        bb, lb = as_boxes(y, size, f" (image {i})")
+        ba, la = as_boxes(x, size, f" (image {i})", names[0])
+        bb, lb = as_boxes(y, size, f" (image {i})", names[1])
         n_a, n_b = n_a + len(ba), n_b + len(bb)
         ious += [m[2] for m in match_boxes(ba, la, bb, lb, iou_threshold)]
     total = n_a + n_b
@@ -116,7 +181,8 @@ def fuse_boxes(annotator_boxes: list, iou_threshold: float = 0.55, min_votes: in
     if weights is None:
         weights = [1.0] * len(annotator_boxes)
     else:
-        weights = [check_real(w, f"weights[{k}]", low=0.0) for k, w in enumerate(weights)]
+        weights = _check_list(weights, "weights", "one number per annotator")
+        weights = [_check_weight(w, f"weights[{k}]") for k, w in enumerate(weights)]
         if len(weights) != len(annotator_boxes) or not sum(weights) > 0:
             raise ValueError(f"weights must give one non-negative number per annotator ({len(annotator_boxes)}), "
                              f"not all zero; got {weights}")
@@ -124,8 +190,8 @@ def fuse_boxes(annotator_boxes: list, iou_threshold: float = 0.55, min_votes: in
     for j, value in enumerate(annotator_boxes):
         if is_missing(value):
             continue
-        boxes, labels = as_boxes(value, where=f" (annotator {j})")
-        scores = [check_real(b.get("score", 1.0), f"the score of box {k} of annotator {j}", 0.0, 1.0)
+        boxes, labels = as_boxes(value, where=f"[{j}]", name="annotator_boxes")
+        scores = [check_real(b.get("score", 1.0), f"annotator_boxes[{j}][{k}]['score']", 0.0, 1.0)
                   if isinstance(b, dict) else 1.0 for k, b in enumerate(value)]
         entries += [(s * weights[j], j, boxes[k], labels[k]) for k, s in enumerate(scores)]
     entries.sort(key=lambda e: -e[0])
@@ -156,7 +222,7 @@ def box_columns(annotations) -> tuple[list[str], list[list]]:
     if isinstance(annotations, LabelStore):
         cur = annotations.current("human", per="annotator")
         if cur.empty:
-            raise ValueError(f"the store {annotations.location!r} holds no human labels")
+            raise ValueError(f"annotations: the store {annotations.location!r} holds no human labels")
         table = cur.pivot_table(index="item_id", columns="who", values="label", aggfunc="last")
         names, seqs = [str(c) for c in table.columns], [table[c].tolist() for c in table.columns]
     elif isinstance(annotations, pd.DataFrame):
@@ -173,7 +239,8 @@ def box_columns(annotations) -> tuple[list[str], list[list]]:
             raise TypeError(f"annotations for {name!r} must be a list with one box list per image; got {type(s).__name__}")
     seqs = [list(s) for s in seqs]
     if len(seqs) < 2:
-        raise ValueError(f"agreement needs at least 2 annotators; got {len(seqs)}")
+        raise ValueError(f"annotations must come from at least 2 annotators (agreement needs two); got {len(seqs)}")
     if len({len(s) for s in seqs}) > 1:
-        raise ValueError(f"every annotator needs one box list per image; got lengths {[len(s) for s in seqs]}")
+        raise ValueError(f"annotations: every annotator needs one box list per image; got lengths "
+                         f"{[len(s) for s in seqs]}")
     return names, seqs
