@@ -21,7 +21,8 @@ from .store import LabelStore, encode_label
 
 # %% auto #0
 __all__ = ['MISSING', 'METRICS', 'CONSENSUS_METHODS', 'LEVELS', 'Annotations', 'check_codes', 'counts_table', 'item_agreement',
-           'cohen_kappa', 'percent_agreement', 'fleiss_kappa', 'krippendorff_alpha', 'dawid_skene', 'QualityControl']
+           'cohen_kappa', 'percent_agreement', 'fleiss_kappa', 'krippendorff_alpha', 'dawid_skene', 'QualityControl',
+           'BoxAgreement']
 
 # %% ../nbs/08_quality.ipynb #1ea461d6
 MISSING = -1
@@ -312,10 +313,27 @@ class QualityControl:
         return np.argmax(np.where(post >= post.max(axis=1, keepdims=True) - 1e-12, 1.0 + noise, 0.0), axis=1)
 
 # %% ../nbs/08_quality.ipynb #a0bb9a1f
+class BoxAgreement(float):
+    "Box agreement: the number is F1 at the IoU threshold (share of boxes matched one-to-one); `mean_iou`, `f1` too."
+
+    def __new__(cls, mean_iou: float, f1: float, iou_threshold: float):
+        self = super().__new__(cls, f1)
+        self.mean_iou, self.f1, self.iou_threshold = float(mean_iou), float(f1), float(iou_threshold)
+        return self
+
+    def __getitem__(self, key: str) -> float:                # ag["f1"], ag["mean_iou"], as the dict it was
+        if key not in ("mean_iou", "f1", "iou_threshold"):
+            raise KeyError(f"{key!r}: a BoxAgreement has 'mean_iou', 'f1' and 'iou_threshold'")
+        return getattr(self, key)
+
+    def __repr__(self) -> str:
+        return f"BoxAgreement(f1={self.f1:.4g}, mean_iou={self.mean_iou:.4g}, iou_threshold={self.iou_threshold:g})"
+
+
 @patch
 def inter_annotator_agreement(self: QualityControl, annotations=None, metric: str = "cohen_kappa",
                               weights: str | None = None, level: str = "nominal", classes=None, image_sizes=None):
-    "One agreement number for the whole set (a dict with mean_iou and f1 for metric='iou')."
+    "One agreement number for the whole set (for metric='iou' a `BoxAgreement`: F1, with its mean_iou)."
     check_choice(metric, "metric", METRICS)
     check_choice(weights, "weights", ("linear", "quadratic"), allow_none=True)
     check_choice(level, "level", LEVELS)
@@ -323,8 +341,8 @@ def inter_annotator_agreement(self: QualityControl, annotations=None, metric: st
         raise ValueError(f"weights applies to metric='cohen_kappa' only; got metric={metric!r}")
     if metric == "iou":
         pairs = list(self._box_pairs(annotations, image_sizes)[1].values())
-        return {"mean_iou": float(np.mean([p["mean_iou"] for p in pairs])),
-                "f1": float(np.mean([p["f1"] for p in pairs])), "iou_threshold": self.iou_threshold}
+        return BoxAgreement(np.mean([p["mean_iou"] for p in pairs]), np.mean([p["f1"] for p in pairs]),
+                            self.iou_threshold)
     ann = self._annotations(annotations, classes=classes)
     if metric == "fleiss_kappa":
         return fleiss_kappa(ann.codes, ann.n_classes)
