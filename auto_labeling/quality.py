@@ -326,6 +326,9 @@ class BoxAgreement(float):
             raise KeyError(f"{key!r}: a BoxAgreement has 'mean_iou', 'f1' and 'iou_threshold'")
         return getattr(self, key)
 
+    def __reduce__(self):                                    # pickle and copy keep the fields
+        return (BoxAgreement, (self.mean_iou, self.f1, self.iou_threshold))
+
     def __repr__(self) -> str:
         return f"BoxAgreement(f1={self.f1:.4g}, mean_iou={self.mean_iou:.4g}, iou_threshold={self.iou_threshold:g})"
 
