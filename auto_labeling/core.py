@@ -186,6 +186,8 @@ def check_random_state(random_state) -> np.random.Generator:
     "A numpy Generator from None, an int seed or a Generator (scikit-learn's convention, on the new RNG)."
     if random_state is None or isinstance(random_state, np.random.SeedSequence) or (
             isinstance(random_state, numbers.Integral) and not isinstance(random_state, (bool, np.bool_))):
+        if random_state is not None and not isinstance(random_state, np.random.SeedSequence) and random_state < 0:
+            raise ValueError(f"random_state must be None, a non-negative int or a numpy Generator; got {random_state}")
         return np.random.default_rng(random_state)
     if isinstance(random_state, np.random.Generator):
         return random_state

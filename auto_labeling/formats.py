@@ -23,8 +23,8 @@ import pandas as pd
 # %% auto #0
 __all__ = ['FORMATS', 'LABEL_COLUMNS', 'Annotation', 'export_names', 'image_size', 'with_image_sizes', 'to_coco', 'read_coco',
            'yolo_lines', 'write_yolo', 'read_yolo', 'voc_xml', 'write_pascal_voc', 'read_pascal_voc', 'to_label_studio',
-           'to_cvat_shapes', 'convert', 'csv_escape', 'csv_unescape', 'write_csv_table', 'read_csv_table',
-           'write_labels_json', 'read_labels']
+           'to_cvat_shapes', 'as_annotations', 'convert', 'csv_escape', 'csv_unescape', 'write_csv_table',
+           'read_csv_table', 'write_labels_json', 'read_labels']
 
 # %% ../nbs/13_formats.ipynb #6f30c757
 @dataclass
@@ -103,6 +103,8 @@ def _file_key(path: str) -> str:
 
 def export_names(images: Sequence[str]) -> list[str]:
     "A relative path per image (its own where safe), distinct as label files: what the exports name each image."
+    if isinstance(images, (str, bytes, dict)) or not hasattr(images, "__iter__"):
+        raise TypeError(f"images must be a list of image names (paths); got {type(images).__name__}")
     images = [str(i) for i in images]
     repeated = [i for i, n in Counter(images).items() if n > 1]
     if repeated:
@@ -337,7 +339,8 @@ def to_cvat_shapes(annotations: Sequence[Annotation], label_ids: dict) -> list[d
     "CVAT shapes (rectangles in pixel corners, one frame per image in order) for `Task.update_annotations`."
     unknown = sorted({str(l) for a in annotations for l in a.labels} - set(map(str, label_ids)))
     if unknown:
-        raise ValueError(f"labels {unknown} are not labels of the CVAT task ({sorted(map(str, label_ids))})")
+        raise ValueError(f"labels {unknown} are not labels of the CVAT task (label_ids has "
+                         f"{sorted(map(str, label_ids))})")
     shapes = []
     for frame, a in enumerate(annotations):
         for b, l in zip(a.boxes, a.labels):
@@ -346,11 +349,34 @@ def to_cvat_shapes(annotations: Sequence[Annotation], label_ids: dict) -> list[d
     return shapes
 
 
+def as_annotations(annotations, name: str = "annotations") -> list[Annotation]:
+    "`annotations` as a list of `Annotation`s (what `PreAnnotator.predict` and the readers give), refused otherwise."
+    if isinstance(annotations, (str, bytes, dict, Annotation)) or not hasattr(annotations, "__iter__"):
+        raise TypeError(f"{name} must be a list of Annotations; got {type(annotations).__name__}")
+    annotations = list(annotations)
+    bad = [k for k, a in enumerate(annotations) if not isinstance(a, Annotation)]
+    if bad:
+        raise TypeError(f"{name} must be a list of Annotations; {name}[{bad[0]}] is a "
+                        f"{type(annotations[bad[0]]).__name__}")
+    return annotations
+
+
 def convert(annotations: Sequence[Annotation], format: str, classes: Sequence[str] | None = None, folder=None,
             label_ids: dict | None = None, images_root=None):
     "Convert to one of FORMATS (yolo and pascal_voc write into `folder`; cvat needs the task's `label_ids`)."
-    if format not in FORMATS:
+    annotations = as_annotations(annotations)
+    if not isinstance(format, str) or format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose one of {list(FORMATS)}")
+    if classes is not None:
+        if isinstance(classes, (str, bytes, dict)) or not hasattr(classes, "__iter__"):
+            raise TypeError(f"classes must be a list of class names; got {type(classes).__name__}")
+        classes = list(classes)
+    if label_ids is not None and not isinstance(label_ids, dict):
+        raise TypeError(f"label_ids must be a dict {{label name: CVAT label id}}; got {type(label_ids).__name__}")
+    if folder is not None and not isinstance(folder, (str, Path)):
+        raise TypeError(f"folder must be a path (str or Path); got {type(folder).__name__}")
+    if isinstance(folder, str) and (not folder.strip() or "\x00" in folder):
+        raise ValueError(f"folder must name a folder; got {folder!r}")
     if format in ("coco", "yolo", "pascal_voc", "cvat") and any(not a.is_detection for a in annotations):
         raise ValueError(f"format {format!r} holds boxes; these annotations are classifications (use 'label_studio')")
     classes = classes if classes is not None else sorted({str(l) for a in annotations for l in a.labels})

@@ -56,3 +56,34 @@ def test_pre_annotations_upload_to_label_studio(label_studio, tmp_path):
     region = task.predictions[0].result[0]
     assert region["original_width"] == 96 and region["value"]["rectanglelabels"] == [images[0].labels[0]]
     assert abs(region["value"]["x"] - 100 * images[0].boxes[0][0] / 96) < 1e-6
+
+
+def test_the_specification_calls_as_written(tmp_path):
+    "The specification's Pre-Annotations snippet, argument names as written, for each format it names."
+    import xml.etree.ElementTree as ET
+    from auto_labeling import PreAnnotator as PublicPreAnnotator
+    from auto_labeling.formats import export_names, voc_xml, yolo_lines
+    from auto_labeling.pre_annotation import load_detector
+    truth = make_shapes_dataset(tmp_path / "set", 6, seed=11)
+    unlabeled_images = [a.image for a in truth]
+    yolov8_model = load_detector("yolov8n.yaml")                   # a YOLOv8 built from its config, no download
+    annotator = PublicPreAnnotator(
+        model=yolov8_model,
+        confidence_threshold=0.7
+    )
+    pre_annotations = annotator.predict(
+        images=unlabeled_images,
+        format="coco"  # or "yolo", "pascal_voc"
+    )
+    assert [im["file_name"] for im in pre_annotations["images"]] == export_names(unlabeled_images)
+    assert [c["name"] for c in pre_annotations["categories"]] == annotator.classes
+    found = annotator.predict(unlabeled_images)                     # `annotator.predict(images)`: Annotations
+    assert [a.image for a in found] == unlabeled_images and all(a.width == 96 and a.error is None for a in found)
+    assert len(pre_annotations["annotations"]) == sum(len(a.boxes) for a in found)
+    yolo = annotator.predict(images=unlabeled_images, format="yolo")
+    assert list(yolo) == unlabeled_images and yolo == {a.image: yolo_lines(a, annotator.classes) for a in found}
+    voc = annotator.predict(images=unlabeled_images, format="pascal_voc")
+    assert list(voc) == unlabeled_images and voc == {a.image: voc_xml(a) for a in found}
+    for xml in voc.values():
+        assert ET.fromstring(xml).find("size/width").text == "96"
+    assert not list(tmp_path.glob("*.txt")) and not (Path.cwd() / "obj_train_data").exists()   # nothing written

@@ -149,3 +149,46 @@ def test_bad_input_messages():
         qc.find_disagreements([[1, None, 2], [1, None, 3]])
     with pytest.raises(ValueError, match="no human labels"):
         QualityControl(LabelStore(":memory:")).consensus_labeling()
+
+
+def test_the_specification_calls_as_written():
+    "The specification's Quality Control snippets, argument names as written, against the reference libraries."
+    rng = np.random.default_rng(3)
+    truth = rng.choice(["cat", "dog", "bird"], 200)
+    annotator1_labels = [t if rng.random() < 0.9 else "dog" for t in truth]
+    annotator2_labels = [t if rng.random() < 0.7 else "bird" for t in truth]
+    qc = QualityControl()
+    agreement = qc.inter_annotator_agreement(
+        annotations=[annotator1_labels, annotator2_labels],
+        metric="cohen_kappa"  # or "fleiss_kappa", "iou"
+    )
+    assert abs(agreement - cohen_kappa_score(annotator1_labels, annotator2_labels)) < 1e-12
+    assert f"Agreement: {agreement:.2%}" == f"Agreement: {cohen_kappa_score(annotator1_labels, annotator2_labels):.2%}"
+    agreement = qc.inter_annotator_agreement(annotations=[annotator1_labels, annotator2_labels], metric="fleiss_kappa")
+    codes = np.array([[["bird", "cat", "dog"].index(v) for v in annotator1_labels],
+                      [["bird", "cat", "dog"].index(v) for v in annotator2_labels]]).T
+    assert abs(agreement - sm_fleiss_kappa(aggregate_raters(codes)[0])) < 1e-12
+    assert f"Agreement: {agreement:.2%}".endswith("%")
+    boxes1 = [[{"bbox": [10, 10, 50, 50], "label": "cat"}, {"bbox": [60, 60, 90, 90], "label": "dog"}], []]
+    boxes2 = [[{"bbox": [12, 10, 52, 50], "label": "cat"}], []]
+    agreement = qc.inter_annotator_agreement(annotations=[boxes1, boxes2], metric="iou")
+    assert f"Agreement: {agreement:.2%}" == "Agreement: 66.67%"                    # F1: 1 of 3 boxes matched twice
+    assert abs(agreement.mean_iou - 1520 / 1680) < 1e-12
+
+    disagreements = qc.find_disagreements(
+        annotations=[annotator1_labels, annotator2_labels],
+        threshold=0.5
+    )
+    differ = {i for i, (x, y) in enumerate(zip(annotator1_labels, annotator2_labels)) if x != y}
+    assert set(disagreements.index) == differ and len(differ) > 20
+
+    ann1, ann2, ann3 = annotator1_labels, annotator2_labels, [t if rng.random() < 0.8 else "cat" for t in truth]
+    consensus = qc.consensus_labeling(
+        annotations=[ann1, ann2, ann3],
+        method="majority_vote"  # or "weighted_vote"
+    )
+    votes = pd.DataFrame({"a": ann1, "b": ann2, "c": ann3})
+    clear = [i for i in range(len(truth)) if votes.iloc[i].value_counts().iloc[0] >= 2]
+    assert (consensus["label"].iloc[clear].to_numpy() == votes.mode(axis=1)[0].iloc[clear].to_numpy()).all()
+    weighted = qc.consensus_labeling(annotations=[ann1, ann2, ann3], method="weighted_vote")
+    assert len(weighted) == len(truth) and (weighted["label"] == truth).mean() >= (consensus["label"] == truth).mean() - 0.05
