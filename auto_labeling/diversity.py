@@ -5,6 +5,7 @@
 # %% ../nbs/01b_diversity.ipynb #3cca45c6
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Callable
 
@@ -254,19 +255,28 @@ def _start(rows: PoolRows, bounds: PoolBounds, k: int, initial_centers, exclude,
     return st
 
 # %% ../nbs/01b_diversity.ipynb #43580ab5
+@functools.cache
+def _blas_controller():
+    "One threadpoolctl controller: building one scans the loaded libraries (milliseconds), too slow for every block."
+    from threadpoolctl import ThreadpoolController
+    return ThreadpoolController()
+
+
 def kcenter_greedy_on(rows, bounds, k: int, initial_centers, exclude: np.ndarray, rng, hot_size: int = 65_536,
                       work_size: int = 2_048) -> np.ndarray:
     "The exact greedy over any bounds object: `PoolBounds` in this process, or one spread over a cluster (chapter 15)."
-    from threadpoolctl import threadpool_limits
     H, T = check_int(hot_size, "hot_size", minimum=1), check_int(work_size, "work_size", minimum=1)
     st = _start(rows, bounds, k, initial_centers, exclude, rng)
     while len(st["picks"]) < k:
         idx, approx, sq, lab, seen, R, tau = bounds.hot(min(H, rows.n), st["slack"], st["sq_max"])
-        with threadpool_limits(limits=1, user_api="blas"):
+        progressed = False
+        with _blas_controller().limit(limits=1, user_api="blas"):
             while len(st["picks"]) < k and len(idx):
                 upper = approx + st["slack"] * (sq + st["sq_max"])
-                if not upper.max() > tau:
-                    break                                        # the hot set is spent: look at the pool again
+                if not upper.max() > tau:                        # the hot set is spent: look at the pool again,
+                    if not progressed:                           # wider if its edge is a tie (equal bounds in
+                        H *= 2                                   # and out of it: the same set would come back)
+                    break
                 m = len(idx)
                 if m > T:
                     part = np.argpartition(upper, m - T - 1)
@@ -277,6 +287,7 @@ def kcenter_greedy_on(rows, bounds, k: int, initial_centers, exclude: np.ndarray
                 changed = _refresh(st, R[W], sq[W], a, lb, sn)
                 picked = _pick_certain(st, idx[W], R[W], sq[W], a, tau_w)
                 approx[W], lab[W], seen[W] = a, True, len(st["picks"])
+                progressed = progressed or changed or picked
                 if not (changed or picked):                      # a close call reaches outside W: widen it
                     if m > T:
                         T *= 2

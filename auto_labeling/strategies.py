@@ -369,7 +369,8 @@ def score(self: BadgeSampling, model, pool, chunk_size=DEFAULT_CHUNK_SIZE, proba
             raise ValueError(f"proba must give one row of class probabilities per pool item ({len(pool)}); "
                              f"got shape {np.shape(proba)}")
     x_sq, scores = np.empty(len(pool), dtype=np.float32), np.empty(len(pool))
-    for start, X in pool.iter_chunks(chunk_size):
+    step = min(rows.chunk_size, 16_384)        # small chunks: a model's float64 copy of a chunk stays at 16k x d
+    for start, X in pool.iter_chunks(step):
         sl = slice(start, start + len(X))
         E = rows._as_rows(X)
         x_sq[sl] = np.einsum("ij,ij->i", E, E)

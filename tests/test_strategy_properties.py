@@ -156,6 +156,18 @@ def test_kcenter_greedy_is_the_textbook_loop(n, d, seed, n_labeled, duplicates, 
     assert ours.tolist() == _textbook(E, k, first, L, ex)
 
 
+def test_kcenter_greedy_ends_when_equal_bounds_straddle_the_hot_set():
+    "A third of the pool is one duplicated row: equal bounds in and out of a small hot set (this used to loop forever)."
+    rng = np.random.default_rng(1)
+    E = rng.normal(size=(400, 8)).astype(np.float32)
+    E[:133] = E[0]
+    L = rng.normal(size=(80, 8)).astype(np.float32)
+    ex = rng.choice(400, size=90, replace=False)
+    for hot, work in [(8, 4), (64, 16), (65_536, 2_048)]:
+        ours = kcenter_greedy(E, 199, L, exclude=ex, random_state=1, hot_size=hot, work_size=work)
+        assert ours.tolist() == _textbook(E, 199, None, L, ex)
+
+
 # --- scikit-learn conventions -------------------------------------------------------------------------------
 def test_every_strategy_clones_and_round_trips_its_params(fitted):
     strategies = [get_strategy(name) for name in STRATEGIES] + [
