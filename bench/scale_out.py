@@ -1,10 +1,14 @@
-"""Scoring a 5,000,000-row memmap pool: in one process (chunked) vs a dask.distributed LocalCluster (2 workers).
+"""A 5,000,000-row memmap pool: in one process (chunked) vs a dask.distributed LocalCluster (2 workers).
 
-Both pick the 1,000 highest-margin items with the same LogisticRegression; the picks must be identical. The file is
-float32, 5,000,000 x 32 (610 MB). Median of 3.
+1. Margin: both pick the 1,000 highest-margin items with the same LogisticRegression; the picks must be identical.
+2. Core-set: k-center greedy, 1,000 picks from 2,000 labeled centers; the picks must be identical.
+3. k-means diversity: 100 picks; the covering radius of the distributed picks next to the local ones.
 
-    .venv/bin/python bench/scale_out.py
+The file is float32, 5,000,000 x 32 (610 MB). Median of 3 for the margin, one run each for the others.
+
+    nice .venv/bin/python bench/scale_out.py [--skip-margin]
 """
+import sys
 import statistics
 import time
 from pathlib import Path
@@ -13,7 +17,9 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from auto_labeling.core import predict_proba_pool
-from auto_labeling.distributed import dask_top_k, margin_scores_of, memmap_to_dask
+from auto_labeling.diversity import covering_radius, kcenter_greedy, kmeans_diverse
+from auto_labeling.distributed import (dask_kcenter_greedy, dask_kmeans_diverse, dask_top_k, margin_scores_of,
+                                       memmap_to_dask)
 from auto_labeling.strategies import select_uncertain
 
 N, D, K = 5_000_000, 32, 1000
@@ -35,7 +41,7 @@ def main():
     client = Client(cluster)
     local_t, dist_t = [], []
     try:
-        for _ in range(3):
+        for _ in range(0 if "--skip-margin" in sys.argv else 3):
             t = time.perf_counter()
             local = select_uncertain(predict_proba_pool(model, X), K, "margin", random_state=0)
             local_t.append(time.perf_counter() - t)
@@ -44,13 +50,33 @@ def main():
                                 random_state=0, client=client)
             dist_t.append(time.perf_counter() - t)
             assert np.array_equal(local, remote)
+        if local_t:
+            lt, dt = statistics.median(local_t), statistics.median(dist_t)
+            print(f"{N:,} x {D} float32 memmap, top {K} by margin: one process {lt:.2f} s ({N / lt / 1e6:.2f} M "
+                  f"items/s), LocalCluster 2 workers {dt:.2f} s ({N / dt / 1e6:.2f} M items/s); identical picks; "
+                  f"{20} partitions sent back at most {20 * K:,} candidates", flush=True)
+        labeled = np.array(X[:2000])
+        t = time.perf_counter()
+        here = kcenter_greedy(X, K, labeled, exclude=np.arange(2000))
+        t_here = time.perf_counter() - t
+        pool = memmap_to_dask(path, np.float32, (N, D), 250_000)
+        t = time.perf_counter()
+        there = dask_kcenter_greedy(pool, K, labeled, exclude=np.arange(2000), client=client)
+        t_there = time.perf_counter() - t
+        print(f"core-set, {K} picks, 2,000 labeled: one process {t_here:.1f} s, LocalCluster {t_there:.1f} s; "
+              f"identical picks: {bool(np.array_equal(here, there))}", flush=True)
+        t = time.perf_counter()
+        km_here = kmeans_diverse(X, 100, random_state=0)
+        t_here = time.perf_counter() - t
+        t = time.perf_counter()
+        km_there = dask_kmeans_diverse(pool, 100, random_state=0, client=client)
+        t_there = time.perf_counter() - t
+        r_here, r_there = covering_radius(X, X[km_here]), covering_radius(X, X[km_there])
+        print(f"k-means diversity, 100 picks: one process {t_here:.1f} s (covering radius {r_here:.3f}), "
+              f"LocalCluster {t_there:.1f} s (covering radius {r_there:.3f}, {r_there / r_here:.3f}x)", flush=True)
     finally:
         client.close()
         cluster.close()
-    lt, dt = statistics.median(local_t), statistics.median(dist_t)
-    print(f"{N:,} x {D} float32 memmap, top {K} by margin: one process {lt:.2f} s ({N / lt / 1e6:.2f} M items/s), "
-          f"LocalCluster 2 workers {dt:.2f} s ({N / dt / 1e6:.2f} M items/s); identical picks; "
-          f"{20} partitions sent back at most {20 * K:,} candidates")
 
 
 if __name__ == "__main__":
