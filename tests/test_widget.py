@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -91,16 +92,13 @@ WAIT_KERNEL = """async () => {
 }"""
 
 
-@pytest.fixture()
-def jupyterlab(tmp_path):
-    "JupyterLab on 127.0.0.1 with a token, rooted in a temporary folder; stopped by PID."
-    import nbformat
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    "JupyterLab on 127.0.0.1 with a token, rooted in a temporary folder (shared by this module's tests); stopped by PID."
     from servers import free_port
     if not Path("/usr/bin/chromium").exists():
         pytest.fail("Debian's chromium is missing: make test installs it (apt-get install chromium)")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(DEMO), nbformat.v4.new_code_cell(DEMO_BOXES)])
-    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-    nbformat.write(nb, tmp_path / "widget_demo.ipynb")
+    tmp_path = tmp_path_factory.mktemp("lab")
     port, token = free_port(), "widget-test-token"
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / ".jcfg"), JUPYTER_DATA_DIR=str(tmp_path / ".jdata"),
                JUPYTER_RUNTIME_DIR=str(tmp_path / ".jrt"))
@@ -127,51 +125,126 @@ def jupyterlab(tmp_path):
         proc.kill()
 
 
-def test_in_a_real_browser_click_a_class_and_draw_a_box(jupyterlab):
+@contextmanager
+def notebook_page(jupyterlab, name: str, cells: list[str]):
+    "Write a notebook of `cells` into the lab's folder, open it in Chromium, run all cells; yield (page, folder)."
+    import nbformat
     from playwright.sync_api import sync_playwright
     url, token, folder = jupyterlab
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    nbformat.write(nb, folder / name)
     ARTIFACTS.mkdir(exist_ok=True)
-    console = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                                           "--disable-component-update", "--disable-dev-shm-usage"])
         page = browser.new_page(viewport={"width": 1200, "height": 1600})
-        page.on("console", lambda m: console.append(f"[{m.type}] {m.text}"))
+        page.console_lines = []
+        page.on("console", lambda m: page.console_lines.append(f"[{m.type}] {m.text}"))
         try:
-            page.goto(f"{url}/lab/tree/widget_demo.ipynb?token={token}")
+            page.goto(f"{url}/lab/tree/{name}?token={token}")
             page.wait_for_function("window.jupyterapp?.shell?.currentWidget?.sessionContext", timeout=90_000)
             page.evaluate(WAIT_KERNEL)
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            dog = page.locator(".jp-OutputArea-output .widget-button", has_text="2 dog")
-            dog.wait_for(timeout=90_000)
-            dog.click()                                                  # a real mouse click on a class button
-            page.locator(".jp-OutputArea-output", has_text="item 2/3").first.wait_for(timeout=30_000)
-            canvas = page.locator(".jp-OutputArea-output canvas").first
-            canvas.wait_for(timeout=30_000)
-            time.sleep(1.0)
-            box = canvas.bounding_box()                                  # the image sits in the canvas centre
-            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-            page.mouse.move(cx - 15, cy - 10)
-            page.mouse.down()
-            page.mouse.move(cx + 15, cy + 12, steps=10)                  # draw one box with the mouse
-            page.mouse.up()
-            time.sleep(0.5)
-            page.locator(".jp-OutputArea-output .widget-button", has_text="Submit").first.click()
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and not LabelStore(folder / "boxes.sqlite").labels():
-                time.sleep(0.2)
-            errors = page.locator('.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]').count()
-            js_error_boxes = page.get_by_text("Click to show javascript error").count()
-            page.screenshot(path=str(ARTIFACTS / "widget_in_jupyterlab.png"), full_page=True)
+            yield page, folder
         finally:
+            try:                                              # shut the kernel down, so the next test starts clean
+                page.evaluate("window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+            except Exception:
+                pass
             browser.close()
+
+
+RUN_IN_KERNEL = """async (code) => {
+  const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const reply = await k.requestExecute({code}).done;
+  return reply.content.status;
+}"""
+
+
+def wait_for_labels(path, n, timeout=30):
+    "The store's human labels once it holds `n` of them (read from this process, as another reader would)."
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        labels = LabelStore(path).labels()
+        if len(labels) >= n:
+            return labels
+        time.sleep(0.1)
+    return LabelStore(path).labels()
+
+
+def test_in_a_real_browser_click_a_class_and_draw_a_box(jupyterlab):
+    with notebook_page(jupyterlab, "widget_demo.ipynb", [DEMO, DEMO_BOXES]) as (page, folder):
+        dog = page.locator(".jp-OutputArea-output .widget-button", has_text="dog")
+        dog.wait_for(timeout=90_000)
+        dog.click()                                                  # a real mouse click on a class button
+        page.locator(".jp-OutputArea-output", has_text="item 2/3").first.wait_for(timeout=30_000)
+        canvas = page.locator(".jp-OutputArea-output canvas").first
+        canvas.wait_for(timeout=30_000)
+        time.sleep(1.0)
+        box = canvas.bounding_box()                                  # the image sits in the canvas centre
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(cx - 15, cy - 10)
+        page.mouse.down()
+        page.mouse.move(cx + 15, cy + 12, steps=10)                  # draw one box with the mouse
+        page.mouse.up()
+        time.sleep(0.5)
+        page.locator(".jp-OutputArea-output .widget-button", has_text="Submit").first.click()
+        wait_for_labels(folder / "boxes.sqlite", 1)
+        errors = page.locator('.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]').count()
+        js_error_boxes = page.get_by_text("Click to show javascript error").count()
+        page.screenshot(path=str(ARTIFACTS / "widget_in_jupyterlab.png"), full_page=True)
+        console = page.console_lines
     assert LabelStore(folder / "classify.sqlite").labels() == {"0": "dog"}
     drawn = LabelStore(folder / "boxes.sqlite").labels()
     assert list(drawn) == ["0"] and len(drawn["0"]) == 1 and drawn["0"][0]["label"] == "car", drawn
     x1, y1, x2, y2 = drawn["0"][0]["bbox"]
     assert x2 > x1 and y2 > y1
     assert errors == 0 and js_error_boxes == 0, console[-20:]
+
+
+DIGITS_KEYS = '''
+import os
+from sklearn.datasets import load_digits
+from auto_labeling import LabelStore
+from auto_labeling.widget import LabelingSession
+os.makedirs("keys", exist_ok=True)
+digits = load_digits()
+store = LabelStore("keys/labels.sqlite", classes=list(range(10)))
+session = LabelingSession(None, digits.images[:30], store, classes=list(range(10)), batch_size=30)
+session
+'''
+
+
+def test_in_a_real_browser_key_k_stores_class_k_and_errors_show_in_the_widget(jupyterlab):
+    "Digits: key 3 stores 3 and key 9 stores 9 (not 2, and not nothing); a dead store shows a red line, skip still works."
+    with notebook_page(jupyterlab, "keys.ipynb", [DIGITS_KEYS]) as (page, folder):
+        out = page.locator(".jp-OutputArea-output").first
+        out.locator("img").first.wait_for(timeout=90_000)
+        caps = out.locator("kbd")
+        assert [caps.nth(i).inner_text() for i in range(caps.count())] == list("0123456789")
+        assert out.locator(".widget-button", has_text="9").count() >= 1          # class 9 has a button and a key
+        assert "the key cap before a class labels the item" in out.inner_text()
+        assert "model accuracy unknown" in out.inner_text() and "labeled 0 (no budget set" in out.inner_text()
+        img = out.locator("img").first.bounding_box()
+        page.mouse.move(img["x"] + img["width"] / 2, img["y"] + img["height"] / 2)   # keys go to the widget under it
+        for n, key in enumerate(["3", "9", "0"], start=1):
+            page.keyboard.press(key)
+            page.locator(".jp-OutputArea-output", has_text=f"item {n + 1}/30").first.wait_for(timeout=30_000)
+        labels = wait_for_labels(folder / "keys" / "labels.sqlite", 3)
+        assert "labeled 3 (no budget set; 27 unlabeled left)" in out.inner_text()
+        # the store's folder is deleted and its connections closed (what the old chapter's test cell did)
+        assert page.evaluate(RUN_IN_KERNEL, "import shutil; shutil.rmtree('keys'); store.close()") == "ok"
+        page.keyboard.press("5")
+        red = out.get_by_text("unable to open database file")
+        red.wait_for(timeout=30_000)                                 # the reason, in the widget itself
+        page.screenshot(path=str(ARTIFACTS / "widget_keys_and_error.png"), full_page=True)
+        shown = out.inner_text()
+        assert "item 4/30" in shown and "could not be written" in shown
+        page.keyboard.press("s")                                     # the session keeps working where it can
+        page.locator(".jp-OutputArea-output", has_text="item 5/30").first.wait_for(timeout=30_000)
+    assert labels == {"0": 3, "1": 9, "2": 0}, labels
 
 
 def test_handoff_sends_the_rest_of_the_round_elsewhere(tmp_path):
