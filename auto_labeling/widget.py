@@ -68,6 +68,7 @@ class LabelingSession:
         self.audits: dict[int, bool] = {}                   # audit position -> the model's suggestion was right
         self._stamps: list[float] = []                      # when each label of this session was stored
         self._budget_name = "budget"
+        self.reviews: dict[int, dict] = {}                  # boxes: what was confirmed, changed, deleted, drawn
         self.round, self.position = 0, 0
         self.queue: list[int] = []
         self.done: list[int] = []                           # positions labeled in this session, in order (undo)
@@ -183,12 +184,15 @@ class LabelingSession:
             self._trainer = None
 
     # --- actions -------------------------------------------------------------------------------
-    def submit(self, label=None) -> None:
-        "Label the current item (default: the model's suggestion); stored before the next item shows."
+    def submit(self, label=None, review: dict | None = None) -> None:
+        """Label the current item (default: the model's suggestion; for boxes, the editor's boxes); stored before the
+        next item shows. `review`: what was done with the model's pre-drawn boxes, stored with the label."""
         t0 = time.perf_counter()
         pos = self.current
         if pos is None:
             return
+        if label is None and self.task == "boxes":
+            label, review = self._annotator.labels(), self._annotator.review()
         if label is None:
             if self.task == "multilabel":
                 label = [c for c, b in zip(self.classes, self._toggles) if b.value]
@@ -201,7 +205,11 @@ class LabelingSession:
             raise ValueError(f"label {label!r} is not one of the classes {self.classes}")
         item_id = self._ids([pos])[0]
         self.store.add_items([item_id], [pos])
-        self.store.add(item_id, label, who=self.annotator, kind="human", round=self.round)   # durable, then move on
+        state = None if review is None else {f"widget/review/{item_id}": review}
+        self.store.add_many([item_id], [label], who=self.annotator, kind="human", round=self.round,
+                            state=state)                    # the label and its review: durable together, then move on
+        if review is not None:
+            self.reviews[pos] = review
         if pos in self._suggestions:
             right = encode_label(self._suggestions[pos][0]) == encode_label(label)
             self.agreements.append((self.round, right))
@@ -301,7 +309,8 @@ class LabelingSession:
                 caps.append(W.HBox([W.HTML(key_cap(key)), b], layout=W.Layout(align_items="center",
                                                                                margin="0 8px 0 0")))
         self._toggles = self._buttons if self.task == "multilabel" else []
-        accept = W.Button(description="Submit" if self.task == "multilabel" else "Accept suggestion (Enter)",
+        accept = W.Button(description={"multilabel": "Submit", "boxes": "Submit boxes (Enter)"}.get(
+                              self.task, "Accept suggestion (Enter)"),
                           button_style="success", layout=W.Layout(width="auto"))
         accept.on_click(self._guard(lambda _: self.submit(), "storing the label"))
         skip = W.Button(description="Skip (s)", layout=W.Layout(width="auto"))
@@ -311,17 +320,18 @@ class LabelingSession:
         self._accept, self._skip, self._undo = accept, skip, undo
         self._plot_out = W.Output()
         controls = [W.HBox(caps, layout=W.Layout(flex_flow="row wrap"))] if caps else []
-        if self.task in ("classification", "multilabel"):    # boxes and spans use the annotator's own buttons
+        if self.task in ("classification", "multilabel"):    # spans use the annotator's own buttons
             controls += [W.HBox([accept, skip, undo]), W.HTML(f"<small>{KEY_LEGEND}</small>")]
+        elif self.task == "boxes":
+            controls.append(W.HBox([accept, skip, undo]))
         self.widget = W.VBox([self._title, self._figures, W.HBox([self._round_bar, self._budget_bar]), self._view,
                               self._suggestion, *controls, self._status, self._plot_out])
         self._annotator = None
         if self.task == "boxes":
-            from ipyannotations.images import BoxAnnotator
-            self._annotator = without_event_children(BoxAnnotator(options=[str(c) for c in self.classes],
-                                                                  canvas_size=(self.image_width * 2, self.image_width * 2)))
-            self._annotator.on_submit(self._guard(lambda data: self.skip() if data is None else self.submit(
-                [{"bbox": [float(v) for v in d["xyxy"]], "label": d["label"]} for d in data]), "storing the boxes"))
+            from auto_labeling.box_editor import BoxEditor
+            self._annotator = BoxEditor(self.classes, display_width=2 * self.image_width)
+            self._annotator.on_submit(self._guard(self.submit, "storing the boxes"))
+            self._annotator.on_skip(self._guard(self.skip, "skipping"))
             self._annotator.on_undo(self._guard(self.undo, "undoing"))
         elif self.task == "spans":
             from ipyannotations.text import TextTagger
@@ -395,12 +405,12 @@ class LabelingSession:
                              f"(pool position {pos})</h4>")
         item = self.items[pos]
         try:
-            if self._annotator is not None:
-                self._annotator.display(item if self.task == "spans" else _as_annotator_image(item))
+            if self.task == "boxes":
                 pre = self._suggestions.get(pos)
-                if self.task == "boxes" and pre is not None and isinstance(pre[0], list):   # pre-drawn model boxes
-                    self._annotator.data = [{"type": "box", "label": b["label"], "xyxy": tuple(b["bbox"])}
-                                            for b in pre[0] if b.get("label") in self.classes]
+                self._annotator.show(item, pre[0] if pre is not None and isinstance(pre[0], list) else ())
+                view = self._annotator
+            elif self._annotator is not None:
+                self._annotator.display(item)
                 view = self._annotator
             elif is_image_item(item):
                 view = W.Image(value=to_png(item, self.image_width), format="png")
@@ -418,7 +428,8 @@ class LabelingSession:
                 b.value = False
         s = self._suggestions.get(pos)
         if s is not None and self.task == "boxes":
-            self._suggestion.value = f"{len(s[0])} box(es) pre-drawn by the model — fix them and Submit"
+            self._suggestion.value = (f"{len(self._annotator.boxes)} box(es) pre-drawn by the model (dashed) — fix "
+                                      "them, or Enter accepts them all")
         elif s is not None:
             self._suggestion.value = f"model suggests <b>{html.escape(str(s[0]))}</b> ({s[1]:.0%}) — Enter accepts"
             if self.task == "multilabel" and s[0] in self.classes:
@@ -448,14 +459,6 @@ class LabelingSession:
         from IPython.display import display
         display(self.widget)
 
-
-def _as_annotator_image(item):
-    "ipyannotations takes a path or an image widget; arrays and PIL images become PNG widgets."
-    import ipywidgets as W
-    if isinstance(item, (str, Path)):
-        return Path(item)
-    return W.Image(value=to_png(item), format="png")
-
 # %% ../nbs/12_widget.ipynb #216e97ee
 class WidgetTool(LabelingTool):
     "The notebook widget as the loop's labeling tool: the loop's batch is the session's round."
@@ -474,7 +477,8 @@ class WidgetTool(LabelingTool):
                                            batch_size=max(1, len(batch)), task=self.task, annotator=self.annotator,
                                            budget=loop.learner.n_labeled, image_width=self.image_width,
                                            background=False)
-        self.session.show_batch(batch.indices, {int(i): sug for i, sug in zip(batch.indices, batch.suggestions or [])})
+        self.session.show_batch(batch.indices, {int(i): sug for i, sug in zip(batch.indices, batch.suggestions or [])},
+                                random=batch.random)        # the loop's random draws are the header's audit items
         return None
 
     def collect(self, store: LabelStore) -> Collected:

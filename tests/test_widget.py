@@ -44,9 +44,10 @@ def test_boxes_spans_and_multilabel_are_stored():
     imgs = [rng.integers(0, 255, (48, 64, 3), dtype=np.uint8) for _ in range(2)]
     store = LabelStore(":memory:")
     boxes = LabelingSession(None, imgs, store, ["car", "tree"], task="boxes", batch_size=2)
-    boxes._annotator.canvas.data = [{"type": "box", "label": "car", "xyxy": (5, 6, 30, 40)}]
+    boxes._annotator.boxes = [{"bbox": [5, 6, 30, 40], "label": "car", "source": "person"}]   # as the browser sends
     boxes._annotator.submit()
     assert store.labels() == {"0": [{"bbox": [5.0, 6.0, 30.0, 40.0], "label": "car"}]}
+    assert store.get_state("widget/review/0") == {"confirmed": 0, "changed": 0, "deleted": 0, "drawn": 1}
     texts = ["Alice lives in Paris", "Bob works at ACME"]
     spans_store = LabelStore(":memory:")
     spans = LabelingSession(None, texts, spans_store, ["PER", "LOC"], task="spans")
@@ -180,17 +181,17 @@ def test_in_a_real_browser_click_a_class_and_draw_a_box(jupyterlab):
         dog.wait_for(timeout=90_000)
         dog.click()                                                  # a real mouse click on a class button
         page.locator(".jp-OutputArea-output", has_text="item 2/3").first.wait_for(timeout=30_000)
-        canvas = page.locator(".jp-OutputArea-output canvas").first
+        canvas = page.locator(".jp-OutputArea-output .al-box-editor svg").first
         canvas.wait_for(timeout=30_000)
         time.sleep(1.0)
-        box = canvas.bounding_box()                                  # the image sits in the canvas centre
+        box = canvas.bounding_box()
         cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
         page.mouse.move(cx - 15, cy - 10)
         page.mouse.down()
         page.mouse.move(cx + 15, cy + 12, steps=10)                  # draw one box with the mouse
         page.mouse.up()
         time.sleep(0.5)
-        page.locator(".jp-OutputArea-output .widget-button", has_text="Submit").first.click()
+        page.locator(".jp-OutputArea-output .widget-button", has_text="Submit boxes").first.click()
         wait_for_labels(folder / "boxes.sqlite", 1)
         errors = page.locator('.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]').count()
         js_error_boxes = page.get_by_text("Click to show javascript error").count()
@@ -247,6 +248,61 @@ def test_in_a_real_browser_key_k_stores_class_k_and_errors_show_in_the_widget(ju
     assert labels == {"0": 3, "1": 9, "2": 0}, labels
 
 
+PREDRAWN = '''
+import numpy as np
+from auto_labeling import LabelStore
+from auto_labeling.widget import LabelingSession
+rng = np.random.default_rng(0)
+imgs = [rng.integers(0, 60, (96, 96, 3), dtype=np.uint8) for _ in range(3)]
+store = LabelStore("predrawn.sqlite")
+store.add_items(["0", "1"])
+store.add_many(["0", "1"], [[{"bbox": [10, 10, 40, 40], "label": "car"}, {"bbox": [55, 50, 90, 85], "label": "tree"}],
+                            [{"bbox": [20, 30, 60, 70], "label": "car"}]], who="yolo:1", kind="model")
+session = LabelingSession(None, imgs, store, ["car", "tree"], task="boxes", image_width=224)
+session
+'''
+
+
+def test_in_a_real_browser_pre_drawn_boxes_are_edited_and_accepted(jupyterlab):
+    """A 96-px image drawn at 448 px with the model's two boxes: move one, delete the other, draw and relabel a new
+    one, Enter; the next image's box is accepted with Enter alone. Stored: the boxes in image pixels, and the review."""
+    with notebook_page(jupyterlab, "predrawn.ipynb", [PREDRAWN]) as (page, folder):
+        svg = page.locator(".al-box-editor svg").first
+        svg.wait_for(timeout=90_000)
+        page.locator(".al-box-editor rect.al-box").nth(1).wait_for(timeout=30_000)
+        img = page.locator(".al-box-editor img").first.bounding_box()
+        assert round(img["width"]) == 448 and round(img["height"]) == 448, img     # scaled to the display
+        assert page.locator(".al-box-editor rect.al-box").count() == 2              # the model's boxes are there
+        s = 448 / 96                                                                 # display px per image px
+        page.mouse.move(img["x"] + 25 * s, img["y"] + 25 * s)                       # inside the car box
+        page.mouse.down(); page.mouse.move(img["x"] + 30 * s, img["y"] + 25 * s, steps=5); page.mouse.up()  # +5 px
+        page.mouse.click(img["x"] + 70 * s, img["y"] + 70 * s)                      # select the tree box ...
+        page.keyboard.press("Delete")                                                # ... and delete it
+        page.mouse.move(img["x"] + 60 * s, img["y"] + 5 * s)                        # draw a new box (class: car)
+        page.mouse.down(); page.mouse.move(img["x"] + 80 * s, img["y"] + 20 * s, steps=5); page.mouse.up()
+        page.keyboard.press("2")                                                     # relabel it: key 2 is "tree"
+        time.sleep(0.3)
+        page.screenshot(path=str(ARTIFACTS / "widget_boxes_edited.png"), full_page=True)
+        page.keyboard.press("Enter")                                                 # submit
+        page.locator(".jp-OutputArea-output", has_text="item 2/3").first.wait_for(timeout=30_000)
+        page.locator(".al-box-editor rect.al-box").first.wait_for(timeout=30_000)
+        page.mouse.move(img["x"] + 5, img["y"] + 5)
+        page.keyboard.press("Enter")                                                 # accept the model's box as is
+        page.locator(".jp-OutputArea-output", has_text="item 3/3").first.wait_for(timeout=30_000)
+        labels = wait_for_labels(folder / "predrawn.sqlite", 2)
+        store = LabelStore(folder / "predrawn.sqlite")
+        reviews = [store.get_state(f"widget/review/{i}") for i in ("0", "1")]
+        console = page.console_lines
+    first = labels["0"]
+    assert [b["label"] for b in first] == ["car", "tree"], first
+    car, new = first[0]["bbox"], first[1]["bbox"]
+    assert abs(car[0] - 15) < 1.5 and abs(car[2] - 45) < 1.5 and abs(car[1] - 10) < 1.5, car   # moved 5 image px
+    assert abs(new[0] - 60) < 1.5 and abs(new[3] - 20) < 1.5, new
+    assert reviews[0] == {"confirmed": 0, "changed": 1, "deleted": 1, "drawn": 1}, reviews
+    assert labels["1"] == [{"bbox": [20.0, 30.0, 60.0, 70.0], "label": "car"}]
+    assert reviews[1] == {"confirmed": 1, "changed": 0, "deleted": 0, "drawn": 0}, (reviews, console[-10:])
+
+
 def test_handoff_sends_the_rest_of_the_round_elsewhere(tmp_path):
     from auto_labeling import SimulatedAnnotator
     X, y = load_digits(return_X_y=True)
@@ -270,7 +326,7 @@ def test_stored_pre_annotations_are_the_suggestions():
     store.add_many(["0", "1"], [[{"bbox": [4, 4, 20, 20], "label": "car", "score": 0.9}], []], kind="model",
                    who="yolo:abc", confidence=[0.9, 1.0])
     boxes = LabelingSession(None, imgs, store, ["car", "tree"], task="boxes")
-    assert boxes._annotator.data == [{"type": "box", "label": "car", "xyxy": (4, 4, 20, 20)}]
+    assert boxes._annotator.labels() == [{"bbox": [4.0, 4.0, 20.0, 20.0], "label": "car"}]
     assert "pre-drawn" in boxes._suggestion.value
     boxes._annotator.submit()                                            # accepted as drawn: a human label now
     assert store.labels("human") == {"0": [{"bbox": [4.0, 4.0, 20.0, 20.0], "label": "car"}]}
