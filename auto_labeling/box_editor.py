@@ -15,7 +15,7 @@ import traitlets
 from .widget_display import class_keys, to_png
 
 # %% auto #0
-__all__ = ['BOX_EDITOR_JS', 'BoxEditor']
+__all__ = ['BOX_EDITOR_JS', 'KEY_CATCHER_JS', 'BoxEditor', 'KeyCatcher']
 
 # %% ../nbs/12b_box_editor.ipynb #2ecd7360
 BOX_EDITOR_JS = r"""
@@ -98,11 +98,8 @@ function render({ model, el }) {
   });
   // Keys count while the pointer is over the editor (as ipyevents does): JupyterLab keeps the keyboard focus on the
   // notebook, so we listen on the window, first, and stop the keys we use from reaching the notebook's shortcuts.
-  let hover = false;
-  root.addEventListener("pointerenter", () => { hover = true; });
-  root.addEventListener("pointerleave", () => { if (!drag) hover = false; });
   const onKey = e => {
-    if (!hover || !root.isConnected) return;
+    if (!(drag || root.matches(":hover")) || !root.isConnected) return;
     const key = e.key, k = model.get("shortcut_keys").indexOf(key.toLowerCase());
     let handled = true;
     if (key === "Enter") model.send({ event: "submit" });
@@ -204,3 +201,38 @@ def review(self: BoxEditor, tolerance: float = 0.5) -> dict:
         out["confirmed" if same else "changed"] += 1
     out["deleted"] = len(set(self._predrawn) - kept)
     return out
+
+# %% ../nbs/12b_box_editor.ipynb #f9e499c3
+KEY_CATCHER_JS = r"""
+function render({ model, el }) {
+  el.style.display = "none";
+  const onKey = e => {
+    const area = el.closest(".al-session");          // looked up now: at render time el may not be in the page yet
+    if (!area || !area.matches(":hover") || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (area.querySelector(".al-box-editor:hover, .al-page-grid:hover")) return;   // they read their own keys
+    const t = e.target;
+    if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable)) return;
+    if (!model.get("watched").includes(e.key)) return;
+    e.preventDefault(); e.stopImmediatePropagation();
+    model.send({ key: e.key });
+  };
+  window.addEventListener("keydown", onKey, true);
+  return () => window.removeEventListener("keydown", onKey, true);
+}
+export default { render };
+"""
+
+
+class KeyCatcher(anywidget.AnyWidget):
+    "Key presses over the enclosing `.al-session` box, kept from JupyterLab's shortcuts and sent to `on_key` handlers."
+    _esm = KEY_CATCHER_JS
+    watched = traitlets.List(traitlets.Unicode()).tag(sync=True)
+
+    def __init__(self, watched):
+        super().__init__(watched=list(watched))
+        self._handlers: list = []
+        self.on_msg(lambda _, content, buffers: [h(str(content.get("key", ""))) for h in self._handlers])
+
+    def on_key(self, handler) -> None:
+        "Call `handler(key)` for each watched key pressed over the session."
+        self._handlers.append(handler)

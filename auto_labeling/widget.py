@@ -33,7 +33,7 @@ class LabelingSession:
     def __init__(self, learner, pool, store: LabelStore, classes: Sequence, batch_size: int = 20,
                  task: str = "classification", items: Sequence | None = None, annotator: str = "me",
                  budget: int | None = None, image_width: int = 224, background: bool = True,
-                 audit_fraction: float = 0.1, random_state=None):
+                 audit_fraction: float = 0.1, random_state=None, page_size: int | None = None):
         from auto_labeling.learner import ActiveLearner
         if learner is not None and not isinstance(learner, ActiveLearner):
             raise TypeError(f"learner must be an ActiveLearner or None (show items in order); got {type(learner).__name__}")
@@ -59,6 +59,10 @@ class LabelingSession:
         self.items = items
         self.batch_size, self.annotator, self.budget = batch_size, annotator, budget
         self.image_width, self.background = image_width, background
+        if page_size is not None and (task != "classification" or not isinstance(page_size, int) or page_size < 2):
+            raise ValueError(f"page_size must be None or an integer of at least 2, for classification; got "
+                             f"{page_size!r} with task={task!r}")
+        self.page_size = page_size                          # a page of items at once (chapter 12c_page_grid)
         self.audit_fraction = check_fraction(audit_fraction, "audit_fraction", allow_zero=True, allow_one=False)
         from sklearn.utils import check_random_state
         self._rng = check_random_state(random_state)
@@ -312,12 +316,19 @@ class LabelingSession:
         accept = W.Button(description={"multilabel": "Submit", "boxes": "Submit boxes (Enter)"}.get(
                               self.task, "Accept suggestion (Enter)"),
                           button_style="success", layout=W.Layout(width="auto"))
-        accept.on_click(self._guard(lambda _: self.submit(), "storing the label"))
+        accept.on_click(self._guard(lambda _: self.confirm_page() if self.page_size else self.submit(), "storing"))
         skip = W.Button(description="Skip (s)", layout=W.Layout(width="auto"))
-        skip.on_click(self._guard(lambda _: self.skip(), "skipping"))
+        skip.on_click(self._guard(lambda _: self.skip_page() if self.page_size else self.skip(), "skipping"))
         undo = W.Button(description="Undo (u)", layout=W.Layout(width="auto"))
         undo.on_click(self._guard(lambda _: self.undo(), "undoing"))
         self._accept, self._skip, self._undo = accept, skip, undo
+        if self.page_size:                                  # a page at once: the grid's own keys; buttons act on pages
+            from auto_labeling.page_grid import PageGrid
+            self._grid = PageGrid(self.classes, thumb=max(48, self.image_width // 2))
+            self._grid.on("confirm", self._guard(self.confirm_page, "confirming the page"))
+            self._grid.on("skip", self._guard(self.skip_page, "skipping the page"))
+            accept.description, skip.description = "Confirm page (Enter)", "Skip page (s)"
+            caps = [W.HTML(f"{key_cap(k)}{html.escape(str(c))}&nbsp;&nbsp;") for c, k in zip(self.classes, self.keys)]
         self._plot_out = W.Output()
         controls = [W.HBox(caps, layout=W.Layout(flex_flow="row wrap"))] if caps else []
         if self.task in ("classification", "multilabel"):    # spans use the annotator's own buttons
@@ -340,12 +351,13 @@ class LabelingSession:
             self._annotator.on_submit(self._guard(lambda spans: self.skip() if spans is None else self.submit(
                 [{"start": int(a), "end": int(b), "label": c, "text": str(self.items[self.current])[int(a):int(b)]}
                  for a, b, c in spans]), "storing the spans"))
-        try:
-            import ipyevents
-            self._keys = ipyevents.Event(source=self.widget, watched_events=["keydown"])
-            self._keys.on_dom_event(lambda event: self.press(event.get("key", "")))
-        except ImportError:
-            self._keys = None
+        from auto_labeling.box_editor import KeyCatcher   # keys over the session, kept from JupyterLab's shortcuts
+        watched = ["Enter", "Backspace", "s", "S", "u", "U"] + [k for k in self.keys if k] + \
+            [k.upper() for k in self.keys if k and k.isalpha()]
+        self._keys = KeyCatcher([] if self.task == "spans" else watched)    # the span tagger reads its own keys
+        self._keys.on_key(self.press)
+        self.widget.add_class("al-session")
+        self.widget.children = (*self.widget.children, self._keys)
 
     def _guard(self, callback, action: str):
         "A widget callback whose exception shows as a red line in the widget (traceback in `errors`), not a dead click."
@@ -364,7 +376,12 @@ class LabelingSession:
     def _on_key(self, event: dict) -> None:
         "Enter accepts, s skips, u or Backspace undoes; a class's key (see `keys`) labels it (toggles it, multi-label)."
         key = event.get("key", "")
-        if key == "Enter":
+        if self.page_size:                                  # over the page itself, the grid reads the keys
+            if key == "Enter":
+                self.confirm_page()
+            elif key.lower() == "s":
+                self.skip_page()
+        elif key == "Enter":
             self.submit()
         elif key.lower() == "s":
             self.skip()
@@ -401,6 +418,9 @@ class LabelingSession:
             self._view.children = ()
             self._suggestion.value = ""
             return
+        if self.page_size:
+            self._status.value = ""
+            return self._show_page()
         self._title.value = (f"<h4>Round {self.round} — item {self.position + 1}/{len(self.queue)} "
                              f"(pool position {pos})</h4>")
         item = self.items[pos]

@@ -93,13 +93,12 @@ WAIT_KERNEL = """async () => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory):
-    "JupyterLab on 127.0.0.1 with a token, rooted in a temporary folder (shared by this module's tests); stopped by PID."
+@pytest.fixture()
+def jupyterlab(tmp_path):
+    "JupyterLab on 127.0.0.1 with a token, rooted in a temporary folder (one per test: no restored tabs); stopped by PID."
     from servers import free_port
     if not Path("/usr/bin/chromium").exists():
         pytest.fail("Debian's chromium is missing: make test installs it (apt-get install chromium)")
-    tmp_path = tmp_path_factory.mktemp("lab")
     port, token = free_port(), "widget-test-token"
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / ".jcfg"), JUPYTER_DATA_DIR=str(tmp_path / ".jdata"),
                JUPYTER_RUNTIME_DIR=str(tmp_path / ".jrt"))
@@ -241,6 +240,7 @@ def test_in_a_real_browser_key_k_stores_class_k_and_errors_show_in_the_widget(ju
         red = out.get_by_text("unable to open database file")
         red.wait_for(timeout=30_000)                                 # the reason, in the widget itself
         page.screenshot(path=str(ARTIFACTS / "widget_keys_and_error.png"), full_page=True)
+        out.screenshot(path=str(ARTIFACTS / "widget_mode_classify.png"))     # the chapter shows this one
         shown = out.inner_text()
         assert "item 4/30" in shown and "could not be written" in shown
         page.keyboard.press("s")                                     # the session keeps working where it can
@@ -283,6 +283,7 @@ def test_in_a_real_browser_pre_drawn_boxes_are_edited_and_accepted(jupyterlab):
         page.keyboard.press("2")                                                     # relabel it: key 2 is "tree"
         time.sleep(0.3)
         page.screenshot(path=str(ARTIFACTS / "widget_boxes_edited.png"), full_page=True)
+        page.locator(".jp-OutputArea-output").first.screenshot(path=str(ARTIFACTS / "widget_mode_boxes.png"))
         page.keyboard.press("Enter")                                                 # submit
         page.locator(".jp-OutputArea-output", has_text="item 2/3").first.wait_for(timeout=30_000)
         page.locator(".al-box-editor rect.al-box").first.wait_for(timeout=30_000)
@@ -301,6 +302,92 @@ def test_in_a_real_browser_pre_drawn_boxes_are_edited_and_accepted(jupyterlab):
     assert reviews[0] == {"confirmed": 0, "changed": 1, "deleted": 1, "drawn": 1}, reviews
     assert labels["1"] == [{"bbox": [20.0, 30.0, 60.0, 70.0], "label": "car"}]
     assert reviews[1] == {"confirmed": 1, "changed": 0, "deleted": 0, "drawn": 0}, (reviews, console[-10:])
+
+
+PAGE_SETUP = '''
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from auto_labeling import LabelStore
+from auto_labeling.widget import LabelingSession
+X, y = load_digits(return_X_y=True)
+images = load_digits().images
+model = LogisticRegression(max_iter=200).fit(X[:300] / 16, y[:300])     # about 90% right on the rest
+P = model.predict_proba(X[300:400] / 16)
+ids = [str(i) for i in range(100)]
+def pre_labeled(path):
+    store = LabelStore(path, classes=list(range(10)))
+    store.add_items(ids)
+    store.add_many(ids, [int(k) for k in P.argmax(1)], who="logreg:300", kind="model", confidence=P.max(1))
+    return store
+grid = LabelingSession(None, images[300:400], pre_labeled("grid.sqlite"), list(range(10)), batch_size=40, page_size=20)
+grid
+'''
+ONE_BY_ONE = '''
+one = LabelingSession(None, images[300:400], pre_labeled("one.sqlite"), list(range(10)), batch_size=40)
+one
+'''
+
+
+def test_in_a_real_browser_a_page_at_once_vs_one_by_one(jupyterlab):
+    """Digits pre-labeled by a model right on about 90%: a page of 20 where only the wrong cells are fixed (click +
+    key) and Enter confirms, against one key per item. Measures actions per label and render times in Chromium."""
+    import json
+    from sklearn.datasets import load_digits
+    y = load_digits().target[300:400]
+    with notebook_page(jupyterlab, "pages.ipynb", [PAGE_SETUP, ONE_BY_ONE]) as (page, folder):
+        grid = page.locator(".al-page-grid").first
+        grid.locator(".al-cell").nth(19).wait_for(timeout=90_000)
+        suggested = LabelStore(folder / "grid.sqlite").labels("model")
+        page.screenshot(path=str(ARTIFACTS / "widget_page_of_items.png"), full_page=True)
+        page.locator(".jp-CodeCell").first.locator(".jp-OutputArea-output").first.screenshot(
+            path=str(ARTIFACTS / "widget_mode_page.png"))
+        grid_actions, page_ms = 0, []
+        for first in (0, 20):                                   # two pages of 20
+            cells = grid.locator(".al-cell")
+            for i in range(20):
+                if suggested[str(first + i)] != y[first + i]:
+                    cells.nth(i).click()                          # select the wrong cell ...
+                    page.keyboard.press(str(y[first + i]))        # ... and press its class key
+                    grid_actions += 2
+            cells.nth(0).hover()
+            t0 = time.perf_counter()
+            page.keyboard.press("Enter")                          # confirm the page
+            grid_actions += 1
+            if first == 0:
+                page.locator(".jp-OutputArea-output", has_text="items 21–40 of 40").first.wait_for(timeout=30_000)
+            else:
+                page.locator(".jp-OutputArea-output", has_text="Round 2").first.wait_for(timeout=30_000)
+            page_ms.append((time.perf_counter() - t0) * 1000)
+        one = page.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea-output").first   # the second cell's widget
+        one.locator("img").first.wait_for(timeout=30_000)
+        one.locator("img").first.hover()
+        one_actions, item_ms = 0, []
+        for i in range(40):
+            key = "Enter" if suggested[str(i)] == y[i] else str(y[i])
+            one.locator("img").first.hover()                       # keys go to the widget under the pointer
+            t0 = time.perf_counter()
+            page.keyboard.press(key)
+            one_actions += 1
+            next_text = f"item {i + 2}/40" if i < 39 else "Round 2"
+            try:
+                one.get_by_text(next_text).first.wait_for(timeout=30_000)
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / "widget_one_by_one_stuck.png"), full_page=True)
+                raise AssertionError(f"after {key!r} on item {i + 1}: {one.inner_text()[:600]}")
+            item_ms.append((time.perf_counter() - t0) * 1000)
+        grid_labels = wait_for_labels(folder / "grid.sqlite", 40)
+        one_labels = wait_for_labels(folder / "one.sqlite", 40)
+        console = page.console_lines
+    truth = {str(i): int(y[i]) for i in range(40)}
+    assert grid_labels == truth and one_labels == truth, console[-10:]
+    accuracy = float(np.mean([suggested[str(i)] == y[i] for i in range(40)]))
+    figures = {"model_accuracy_on_the_40": accuracy, "labels": 40,
+               "grid_actions_per_label": grid_actions / 40, "one_by_one_actions_per_label": one_actions / 40,
+               "ms_enter_to_next_page": page_ms, "ms_key_to_next_item_median": float(np.median(item_ms)),
+               "ms_key_to_next_item_p95": float(np.percentile(item_ms, 95)), "load_average_1min": os.getloadavg()[0]}
+    (ARTIFACTS / "widget_page_timings.json").write_text(json.dumps(figures, indent=1))
+    print(figures)
+    assert 0.8 <= accuracy < 1 and figures["grid_actions_per_label"] < 0.5 * figures["one_by_one_actions_per_label"]
 
 
 def test_handoff_sends_the_rest_of_the_round_elsewhere(tmp_path):
