@@ -431,6 +431,10 @@ class LabelingSession:
                 view = self._annotator
             elif self._annotator is not None:
                 self._annotator.display(item)
+                pre = self._suggestions.get(pos)             # the model's spans, pre-tagged: fix them and submit
+                if pre is not None and isinstance(pre[0], list):
+                    self._annotator.data = [(int(d["start"]), int(d["end"]), str(d["label"])) for d in pre[0]
+                                            if isinstance(d, dict) and str(d.get("label")) in map(str, self.classes)]
                 view = self._annotator
             elif is_image_item(item):
                 view = W.Image(value=to_png(item, self.image_width), format="png")
@@ -452,8 +456,10 @@ class LabelingSession:
                                       "them, or Enter accepts them all")
         elif s is not None:
             self._suggestion.value = f"model suggests <b>{html.escape(str(s[0]))}</b> ({s[1]:.0%}) — Enter accepts"
-            if self.task == "multilabel" and s[0] in self.classes:
-                self._toggles[self.classes.index(s[0])].value = True
+            if self.task == "multilabel":                   # every class the model suggests, pre-toggled
+                wanted = {encode_label(c) for c in (s[0] if isinstance(s[0], list) else [s[0]])}
+                for b, c in zip(self._toggles, self.classes):
+                    b.value = encode_label(c) in wanted
             for b, c in zip(self._buttons, self.classes):
                 if self.task == "classification":
                     b.button_style = "info" if encode_label(c) == encode_label(s[0]) else ""

@@ -423,3 +423,25 @@ def test_stored_pre_annotations_are_the_suggestions():
     assert "spam" in session._suggestion.value
     session._accept.click()
     assert texts.labels("human") == {"0": "spam"}
+
+
+def test_text_pre_annotations_are_pre_filled_and_editable():
+    "Stored model spans come pre-tagged in the span tagger; a model's multi-label suggestion comes pre-toggled."
+    texts = ["Alice lives in Paris", "Bob works at ACME"]
+    store = LabelStore(":memory:")
+    store.add_items(["0"])
+    store.add("0", [{"start": 0, "end": 5, "label": "PER"}, {"start": 6, "end": 11, "label": "LOC"}], who="ner:1",
+              kind="model", confidence=0.7)
+    spans = LabelingSession(None, texts, store, ["PER", "LOC"], task="spans")
+    assert spans._annotator.data == [(0, 5, "PER"), (6, 11, "LOC")]
+    spans._annotator.data = [(0, 5, "PER"), (15, 20, "LOC")]             # the person fixes the wrong span
+    spans._annotator.submit()
+    assert store.labels("human")["0"] == [{"start": 0, "end": 5, "label": "PER", "text": "Alice"},
+                                          {"start": 15, "end": 20, "label": "LOC", "text": "Paris"}]
+    multi = LabelStore(":memory:")
+    multi.add_items(["0"]); multi.add("0", ["news", "tech"], who="clf:1", kind="model", confidence=0.8)
+    session = LabelingSession(None, texts, multi, ["news", "sports", "tech"], task="multilabel")
+    assert [b.value for b in session._toggles] == [True, False, True]
+    session.press("3")                                                     # untoggle "tech": key 3
+    session._accept.click()
+    assert multi.labels("human")["0"] == ["news"]
