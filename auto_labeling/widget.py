@@ -19,7 +19,7 @@ from .destinations import Collected, LabelingTool
 from .store import LabelStore, encode_label
 from .strategies import random_indices
 from .widget_display import (KEY_LEGEND, class_keys, error_line, header_figures, is_image_item, key_cap,
-                                          seconds_per_label, to_png, without_event_children)
+                                          preview_html, seconds_per_label, to_png, without_event_children)
 
 TASKS = ("classification", "multilabel", "boxes", "spans")
 
@@ -72,6 +72,7 @@ class LabelingSession:
         self.audits: dict[int, bool] = {}                   # audit position -> the model's suggestion was right
         self._stamps: list[float] = []                      # when each label of this session was stored
         self._budget_name = "budget"
+        self._preview = None                                # the static view a saved notebook shows
         self.reviews: dict[int, dict] = {}                  # boxes: what was confirmed, changed, deleted, drawn
         self.round, self.position = 0, 0
         self.queue: list[int] = []
@@ -260,6 +261,9 @@ class LabelingSession:
             self._next_round()         # picked with the current model's cached scores: milliseconds
             self._retrain()            # then the refit runs in the background while the person labels
             self._plot()
+            if self._preview is not None:                   # the saved view, once a round
+                from IPython.display import HTML
+                self._preview.update(HTML(self._preview_html()))
         else:
             self._show()
 
@@ -482,8 +486,21 @@ class LabelingSession:
             plt.show()
 
     def _ipython_display_(self):
-        from IPython.display import display
+        "The live widget, after a static preview that a saved notebook shows instead (hidden while live)."
+        from IPython.display import HTML, display
+        self._preview = display(HTML(self._preview_html()), display_id=True)
         display(self.widget)
+
+    def _preview_html(self) -> str:
+        pos, png = self.current, None
+        try:
+            png = to_png(self.items[pos], 64) if pos is not None and is_image_item(self.items[pos]) else None
+        except (OSError, ValueError, TypeError):
+            pass
+        figures = " · ".join(header_figures(self._n_labeled, self.budget, max(0, len(self.items) - self._n_labeled),
+                                            list(self.audits.values()), [a for _, a in self.agreements],
+                                            seconds_per_label(self._stamps), self._budget_name))
+        return preview_html(f"Round {self.round}: {self._n_labeled} labeled", figures, png)
 
 # %% ../nbs/12_widget.ipynb #216e97ee
 class WidgetTool(LabelingTool):

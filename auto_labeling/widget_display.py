@@ -17,8 +17,8 @@ from .learner import wilson_interval
 from .pre_annotation import IMAGE_SUFFIXES, as_rgb_array, load_rgb
 
 # %% auto #0
-__all__ = ['COMMAND_KEYS', 'KEY_LEGEND', 'to_png', 'is_image_item', 'without_event_children', 'class_keys', 'key_cap',
-           'error_line', 'seconds_per_label', 'header_figures']
+__all__ = ['COMMAND_KEYS', 'KEY_LEGEND', 'PREVIEW_NOTE', 'to_png', 'is_image_item', 'without_event_children', 'class_keys',
+           'key_cap', 'error_line', 'seconds_per_label', 'header_figures', 'preview_html']
 
 # %% ../nbs/12a_widget_display.ipynb #393fa406
 def to_png(item, size: int | None = None) -> bytes:
@@ -131,3 +131,17 @@ def header_figures(n_labeled: int, budget: int | None, n_unlabeled: int, audits:
     out.append(f"{seconds:.1f} s per label (median gap)" if seconds is not None else
                "seconds per label unknown (fewer than two labels)")
     return out
+
+# %% ../nbs/12a_widget_display.ipynb #65920a80
+PREVIEW_NOTE = "run the cell to continue labeling"
+
+
+def preview_html(title: str, figures: str, png: bytes | None = None) -> str:
+    "The static stand-in for a session in a saved notebook (hidden while the live widget follows it)."
+    import base64
+    img = "" if png is None else (f"<img src='data:image/png;base64,{base64.b64encode(png).decode()}' "
+                                  "style='height:64px;image-rendering:pixelated;float:left;margin-right:8px'>")
+    return ("<style>.jp-OutputArea-child:has(+ .jp-OutputArea-child .al-session) .al-preview{display:none}</style>"
+            "<div class='al-preview' style='border:1px dashed #999;padding:6px;font:13px sans-serif;overflow:hidden'>"
+            f"{img}<div><b>{html.escape(title)}</b></div><div><small>{html.escape(figures)}</small></div>"
+            f"<div>A saved view of a labeling session: {PREVIEW_NOTE}.</div></div>")

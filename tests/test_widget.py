@@ -220,7 +220,7 @@ session
 def test_in_a_real_browser_key_k_stores_class_k_and_errors_show_in_the_widget(jupyterlab):
     "Digits: key 3 stores 3 and key 9 stores 9 (not 2, and not nothing); a dead store shows a red line, skip still works."
     with notebook_page(jupyterlab, "keys.ipynb", [DIGITS_KEYS]) as (page, folder):
-        out = page.locator(".jp-OutputArea-output").first
+        out = page.locator(".jp-OutputArea-output:has(.al-session)").first      # the live widget, not its preview
         out.locator("img").first.wait_for(timeout=90_000)
         caps = out.locator("kbd")
         assert [caps.nth(i).inner_text() for i in range(caps.count())] == list("0123456789")
@@ -283,7 +283,8 @@ def test_in_a_real_browser_pre_drawn_boxes_are_edited_and_accepted(jupyterlab):
         page.keyboard.press("2")                                                     # relabel it: key 2 is "tree"
         time.sleep(0.3)
         page.screenshot(path=str(ARTIFACTS / "widget_boxes_edited.png"), full_page=True)
-        page.locator(".jp-OutputArea-output").first.screenshot(path=str(ARTIFACTS / "widget_mode_boxes.png"))
+        page.locator(".jp-OutputArea-output:has(.al-session)").first.screenshot(
+            path=str(ARTIFACTS / "widget_mode_boxes.png"))
         page.keyboard.press("Enter")                                                 # submit
         page.locator(".jp-OutputArea-output", has_text="item 2/3").first.wait_for(timeout=30_000)
         page.locator(".al-box-editor rect.al-box").first.wait_for(timeout=30_000)
@@ -339,7 +340,7 @@ def test_in_a_real_browser_a_page_at_once_vs_one_by_one(jupyterlab):
         grid.locator(".al-cell").nth(19).wait_for(timeout=90_000)
         suggested = LabelStore(folder / "grid.sqlite").labels("model")
         page.screenshot(path=str(ARTIFACTS / "widget_page_of_items.png"), full_page=True)
-        page.locator(".jp-CodeCell").first.locator(".jp-OutputArea-output").first.screenshot(
+        page.locator(".jp-CodeCell").first.locator(".jp-OutputArea-output:has(.al-session)").first.screenshot(
             path=str(ARTIFACTS / "widget_mode_page.png"))
         grid_actions, page_ms = 0, []
         for first in (0, 20):                                   # two pages of 20
@@ -358,7 +359,7 @@ def test_in_a_real_browser_a_page_at_once_vs_one_by_one(jupyterlab):
             else:
                 page.locator(".jp-OutputArea-output", has_text="Round 2").first.wait_for(timeout=30_000)
             page_ms.append((time.perf_counter() - t0) * 1000)
-        one = page.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea-output").first   # the second cell's widget
+        one = page.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea-output:has(.al-session)").first
         one.locator("img").first.wait_for(timeout=30_000)
         one.locator("img").first.hover()
         one_actions, item_ms = 0, []
@@ -388,6 +389,23 @@ def test_in_a_real_browser_a_page_at_once_vs_one_by_one(jupyterlab):
     (ARTIFACTS / "widget_page_timings.json").write_text(json.dumps(figures, indent=1))
     print(figures)
     assert 0.8 <= accuracy < 1 and figures["grid_actions_per_label"] < 0.5 * figures["one_by_one_actions_per_label"]
+
+
+def test_in_a_real_browser_a_saved_notebook_shows_a_preview_not_a_dead_widget(jupyterlab):
+    "Live: the widget, its preview hidden. Saved, kernel gone, page reloaded: the preview and what to do are shown."
+    with notebook_page(jupyterlab, "saved.ipynb", [DEMO]) as (page, folder):
+        page.locator(".jp-OutputArea-output .widget-button", has_text="dog").wait_for(timeout=90_000)
+        assert page.locator(".al-preview").count() == 1 and not page.locator(".al-preview").is_visible()
+        page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+        time.sleep(2.0)
+        page.evaluate("window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+        time.sleep(1.0)
+        page.reload()
+        page.wait_for_function("window.jupyterapp?.shell?.currentWidget?.sessionContext", timeout=90_000)
+        note = page.get_by_text("run the cell to continue labeling")
+        note.wait_for(timeout=60_000)
+        assert page.locator(".al-preview img").count() == 1                  # the current item's thumbnail
+        page.locator(".jp-OutputArea-output").first.screenshot(path=str(ARTIFACTS / "widget_saved_view.png"))
 
 
 def test_handoff_sends_the_rest_of_the_round_elsewhere(tmp_path):
