@@ -11,7 +11,7 @@ import time
 import numpy as np
 from fastcore.basics import patch
 
-from .core import QueryResult, check_bool, check_fraction, check_int, check_real, check_text
+from .core import QueryResult, as_item_ids, check_bool, check_fraction, check_int, check_real, check_text
 from .destinations import Collected, get_destination
 from .store import encode_label
 from .strategies import random_indices
@@ -249,3 +249,16 @@ def release_audits(self: Loop) -> bool:
 def round_stats(self: Loop, round: int) -> dict:
     "Items sent in `round`, how many are labeled, how many labels equal the suggestion shown, and the strategy."
     return dict(self.stats.get(str(round), {"sent": 0, "labeled": 0, "confirmed": 0, "strategy": ""}))
+
+# %% ../nbs/04b_loop.ipynb #bae703db
+@patch
+def withdraw(self: Loop, item_ids) -> int:
+    "Take outstanding items back unanswered (skipped, or handed elsewhere): they may be proposed again. Returns how many."
+    ids = [i for i in dict.fromkeys(as_item_ids(item_ids, "item_ids")) if i in self.outstanding]
+    for i in ids:
+        sent_in = self.outstanding.pop(i)[3]
+        row = self.stats.setdefault(str(sent_in), {"sent": 0, "labeled": 0, "confirmed": 0, "strategy": ""})
+        row["withdrawn"] = row.get("withdrawn", 0) + 1
+    if ids:
+        self._save()
+    return len(ids)

@@ -6,67 +6,25 @@
 from __future__ import annotations
 
 import html
-import io
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .core import Pool, QueryResult, as_pool, is_fitted
+from .core import Pool, QueryResult, as_pool, check_fraction, is_fitted
 from .destinations import Collected, LabelingTool
-from .pre_annotation import IMAGE_SUFFIXES, as_rgb_array, load_rgb
 from .store import LabelStore, encode_label
+from .strategies import random_indices
+from .widget_display import (KEY_LEGEND, class_keys, error_line, header_figures, is_image_item, key_cap,
+                                          preview_html, seconds_per_label, to_png, without_event_children)
 
 TASKS = ("classification", "multilabel", "boxes", "spans")
 
 # %% auto #0
-__all__ = ['TASKS', 'to_png', 'is_image_item', 'without_event_children', 'LabelingSession', 'WidgetTool', 'widget_tool']
-
-# %% ../nbs/12_widget.ipynb #62541cec
-def to_png(item, size: int | None = None) -> bytes:
-    "PNG bytes of an image path, array or PIL image (upscaled with nearest pixels to about `size` wide)."
-    from PIL import Image
-    if isinstance(item, (str, Path)):
-        a = load_rgb(item)                                 # the same reader as pre-annotation: 16-bit, RGBA, ...
-    elif isinstance(item, np.ndarray):
-        a = item
-        if a.ndim == 1 and int(np.sqrt(a.size)) ** 2 == a.size:          # a flattened square image (digits)
-            a = a.reshape(int(np.sqrt(a.size)), -1)
-        a = as_rgb_array(a)
-    elif isinstance(item, Image.Image):
-        a = np.asarray(item.convert("RGB"))
-    else:
-        raise TypeError(f"cannot show a {type(item).__name__} as an image; use a path, an array or a PIL image")
-    img = Image.fromarray(a)
-    if size and img.width < size:
-        k = max(1, size // img.width)
-        img = img.resize((img.width * k, img.height * k), Image.NEAREST)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def is_image_item(item) -> bool:
-    "Whether an item is shown as an image (arrays, PIL images, paths with an image suffix) rather than text."
-    from PIL import Image
-    if isinstance(item, (np.ndarray, Image.Image)):
-        return True
-    if isinstance(item, Path) or (isinstance(item, str) and Path(item).suffix.lower() in IMAGE_SUFFIXES):
-        return True
-    if isinstance(item, str):
-        return False
-    raise TypeError(f"pool items must be image paths, arrays, PIL images or texts; got {type(item).__name__}")
-
-
-def without_event_children(widget):
-    "ipyannotations puts an ipyevents.Event in `children` (JupyterLab shows an error box for it): keep it, hide it."
-    import ipyevents
-    hidden = [c for c in widget.children if isinstance(c, ipyevents.Event)]
-    widget.children = tuple(c for c in widget.children if not isinstance(c, ipyevents.Event))
-    widget._hidden_events = hidden                       # still referenced, so it keeps listening to keys
-    return widget
+__all__ = ['TASKS', 'LabelingSession', 'WidgetTool', 'widget_tool']
 
 # %% ../nbs/12_widget.ipynb #44866d62
 class LabelingSession:
@@ -74,7 +32,8 @@ class LabelingSession:
 
     def __init__(self, learner, pool, store: LabelStore, classes: Sequence, batch_size: int = 20,
                  task: str = "classification", items: Sequence | None = None, annotator: str = "me",
-                 budget: int | None = None, image_width: int = 224, background: bool = True):
+                 budget: int | None = None, image_width: int = 224, background: bool = True,
+                 audit_fraction: float = 0.1, random_state=None, page_size: int | None = None):
         from auto_labeling.learner import ActiveLearner
         if learner is not None and not isinstance(learner, ActiveLearner):
             raise TypeError(f"learner must be an ActiveLearner or None (show items in order); got {type(learner).__name__}")
@@ -100,6 +59,21 @@ class LabelingSession:
         self.items = items
         self.batch_size, self.annotator, self.budget = batch_size, annotator, budget
         self.image_width, self.background = image_width, background
+        if page_size is not None and (task != "classification" or not isinstance(page_size, int) or page_size < 2):
+            raise ValueError(f"page_size must be None or an integer of at least 2, for classification; got "
+                             f"{page_size!r} with task={task!r}")
+        self.page_size = page_size                          # a page of items at once (chapter 12c_page_grid)
+        self.audit_fraction = check_fraction(audit_fraction, "audit_fraction", allow_zero=True, allow_one=False)
+        from sklearn.utils import check_random_state
+        self._rng = check_random_state(random_state)
+        self.keys = class_keys(classes)                     # key k labels the class whose cap reads k
+        self.errors: list[str] = []                         # tracebacks of callbacks that failed (shown in red)
+        self.audit_positions: set[int] = set()              # random draws: their labels estimate the model's accuracy
+        self.audits: dict[int, bool] = {}                   # audit position -> the model's suggestion was right
+        self._stamps: list[float] = []                      # when each label of this session was stored
+        self._budget_name = "budget"
+        self._preview = None                                # the static view a saved notebook shows
+        self.reviews: dict[int, dict] = {}                  # boxes: what was confirmed, changed, deleted, drawn
         self.round, self.position = 0, 0
         self.queue: list[int] = []
         self.done: list[int] = []                           # positions labeled in this session, in order (undo)
@@ -153,12 +127,26 @@ class LabelingSession:
             self.queue = [i for i in range(n_pool) if i not in set(exclude)][:n]
         else:
             self._wait_for_training()
-            self.queue = self.learner.query(self.pool, n, exclude=exclude, sync=False).indices.tolist()
+            self.queue = self._pick(n, exclude)
         self.skipped = set()
         self.round += 1
         self.position = 0
         self._suggestions = self._suggest(self.queue)
         self._show()
+
+    def _pick(self, n: int, exclude) -> list[int]:
+        """The learner's `n` picks, `audit_fraction` of them (at least one) drawn uniformly at random from the unlabeled
+        rest once a model exists, mixed in at random places: labeled audit items are an unbiased accuracy estimate."""
+        n_audit = min(n - 1, max(1, round(self.audit_fraction * n))) if self.audit_fraction and \
+            is_fitted(self.learner.model) else 0
+        picked = self.learner.query(self.pool, n - n_audit, exclude=exclude, sync=False).indices.tolist()
+        if n_audit <= 0:
+            return picked
+        drawn = random_indices(len(self.items), n_audit, sorted(set(exclude) | set(picked)), self._rng).tolist()
+        self.audit_positions |= set(drawn)
+        for p in drawn:
+            picked.insert(int(self._rng.randint(len(picked) + 1)), p)
+        return picked
 
     def _suggest(self, positions) -> dict:
         "(label, confidence) per item: the learner's model, else a stored pre-annotation (kind 'model') for the item."
@@ -201,12 +189,15 @@ class LabelingSession:
             self._trainer = None
 
     # --- actions -------------------------------------------------------------------------------
-    def submit(self, label=None) -> None:
-        "Label the current item (default: the model's suggestion); stored before the next item shows."
+    def submit(self, label=None, review: dict | None = None) -> None:
+        """Label the current item (default: the model's suggestion; for boxes, the editor's boxes); stored before the
+        next item shows. `review`: what was done with the model's pre-drawn boxes, stored with the label."""
         t0 = time.perf_counter()
         pos = self.current
         if pos is None:
             return
+        if label is None and self.task == "boxes":
+            label, review = self._annotator.labels(), self._annotator.review()
         if label is None:
             if self.task == "multilabel":
                 label = [c for c, b in zip(self.classes, self._toggles) if b.value]
@@ -219,9 +210,17 @@ class LabelingSession:
             raise ValueError(f"label {label!r} is not one of the classes {self.classes}")
         item_id = self._ids([pos])[0]
         self.store.add_items([item_id], [pos])
-        self.store.add(item_id, label, who=self.annotator, kind="human", round=self.round)   # durable, then move on
+        state = None if review is None else {f"widget/review/{item_id}": review}
+        self.store.add_many([item_id], [label], who=self.annotator, kind="human", round=self.round,
+                            state=state)                    # the label and its review: durable together, then move on
+        if review is not None:
+            self.reviews[pos] = review
         if pos in self._suggestions:
-            self.agreements.append((self.round, encode_label(self._suggestions[pos][0]) == encode_label(label)))
+            right = encode_label(self._suggestions[pos][0]) == encode_label(label)
+            self.agreements.append((self.round, right))
+            if pos in self.audit_positions:
+                self.audits[pos] = right
+        self._stamps.append(time.monotonic())
         self.done.append(pos)
         self._n_labeled += 1
         self._advance()
@@ -247,6 +246,9 @@ class LabelingSession:
         self.queue.insert(self.position, pos)
         if self.agreements:
             self.agreements.pop()
+        self.audits.pop(pos, None)
+        if self._stamps:
+            self._stamps.pop()
         self._show()
 
     def _advance(self) -> None:
@@ -259,17 +261,25 @@ class LabelingSession:
             self._next_round()         # picked with the current model's cached scores: milliseconds
             self._retrain()            # then the refit runs in the background while the person labels
             self._plot()
+            if self._preview is not None:                   # the saved view, once a round
+                from IPython.display import HTML
+                self._preview.update(HTML(self._preview_html()))
         else:
             self._show()
 
-    def show_batch(self, positions, suggestions: dict | None = None) -> None:
+    def show_batch(self, positions, suggestions: dict | None = None, random=None) -> None:
         """Show exactly these pool positions as the next round and stop after them: the round a caller picked (the
-        pipeline's batch). `suggestions`: `{position: (label, confidence)}`, else the learner's or stored ones."""
+        pipeline's batch). `suggestions`: `{position: (label, confidence)}`, else the learner's or stored ones;
+        `random`: per position, whether it was drawn uniformly at random (an audit item, as `Loop.propose` flags)."""
         self.queue, self.position, self.skipped = [int(p) for p in positions], 0, set()
+        if random is not None:
+            self.audit_positions |= {p for p, r in zip(self.queue, random) if r}
         self.round += 1
         self._n_labeled = len(self.labeled_positions())
         self.budget = self._n_labeled + len(self.queue)
+        self._budget_name = "at the end of this batch"            # the loop's batch, not the pipeline's budget
         self._budget_bar.max = max(1, self.budget)
+        self._budget_bar.layout.visibility = "visible"
         self._suggestions = self._suggest(self.queue) if suggestions is None else dict(suggestions)
         self._show()
 
@@ -288,73 +298,105 @@ class LabelingSession:
     def _build(self) -> None:
         import ipywidgets as W
         self._title = W.HTML()
+        self._figures = W.HTML()
         self._round_bar = W.IntProgress(min=0, max=1, description="round", layout=W.Layout(width="45%"))
-        self._budget_bar = W.IntProgress(min=0, max=max(1, self.budget or len(self.items)), description="labeled",
-                                         layout=W.Layout(width="45%"))
+        self._budget_bar = W.IntProgress(min=0, max=max(1, self.budget or 1), description="budget",
+                                         layout=W.Layout(width="45%", visibility="visible" if self.budget else "hidden"))
         self._view = W.Box(layout=W.Layout(min_height="120px", justify_content="center"))
         self._suggestion = W.HTML()
         self._status = W.HTML()
-        self._buttons = []
+        self._buttons, caps = [], []
         if self.task in ("classification", "multilabel"):
-            for k, c in enumerate(self.classes):
-                key = f"{k + 1} " if k < 9 else ""
+            for c, key in zip(self.classes, self.keys):
                 if self.task == "multilabel":
-                    b = W.ToggleButton(description=f"{key}{c}", layout=W.Layout(width="auto"))
+                    b = W.ToggleButton(description=str(c), layout=W.Layout(width="auto"))
                 else:
-                    b = W.Button(description=f"{key}{c}", layout=W.Layout(width="auto"))
-                    b.on_click(lambda _, c=c: self.submit(c))
+                    b = W.Button(description=str(c), layout=W.Layout(width="auto"))
+                    b.on_click(self._guard(lambda _, c=c: self.submit(c), "storing the label"))
                 self._buttons.append(b)
+                caps.append(W.HBox([W.HTML(key_cap(key)), b], layout=W.Layout(align_items="center",
+                                                                               margin="0 8px 0 0")))
         self._toggles = self._buttons if self.task == "multilabel" else []
-        accept = W.Button(description="Submit" if self.task == "multilabel" else "Accept suggestion (Enter)",
+        accept = W.Button(description={"multilabel": "Submit", "boxes": "Submit boxes (Enter)"}.get(
+                              self.task, "Accept suggestion (Enter)"),
                           button_style="success", layout=W.Layout(width="auto"))
-        accept.on_click(lambda _: self.submit())
+        accept.on_click(self._guard(lambda _: self.confirm_page() if self.page_size else self.submit(), "storing"))
         skip = W.Button(description="Skip (s)", layout=W.Layout(width="auto"))
-        skip.on_click(lambda _: self.skip())
+        skip.on_click(self._guard(lambda _: self.skip_page() if self.page_size else self.skip(), "skipping"))
         undo = W.Button(description="Undo (u)", layout=W.Layout(width="auto"))
-        undo.on_click(lambda _: self.undo())
+        undo.on_click(self._guard(lambda _: self.undo(), "undoing"))
         self._accept, self._skip, self._undo = accept, skip, undo
+        if self.page_size:                                  # a page at once: the grid's own keys; buttons act on pages
+            from auto_labeling.page_grid import PageGrid
+            self._grid = PageGrid(self.classes, thumb=max(48, self.image_width // 2))
+            self._grid.on("confirm", self._guard(self.confirm_page, "confirming the page"))
+            self._grid.on("skip", self._guard(self.skip_page, "skipping the page"))
+            accept.description, skip.description = "Confirm page (Enter)", "Skip page (s)"
+            caps = [W.HTML(f"{key_cap(k)}{html.escape(str(c))}&nbsp;&nbsp;") for c, k in zip(self.classes, self.keys)]
         self._plot_out = W.Output()
-        controls = [W.HBox(self._buttons, layout=W.Layout(flex_flow="row wrap"))] if self._buttons else []
-        if self.task in ("classification", "multilabel"):    # boxes and spans use the annotator's own buttons
+        controls = [W.HBox(caps, layout=W.Layout(flex_flow="row wrap"))] if caps else []
+        if self.task in ("classification", "multilabel"):    # spans use the annotator's own buttons
+            controls += [W.HBox([accept, skip, undo]), W.HTML(f"<small>{KEY_LEGEND}</small>")]
+        elif self.task == "boxes":
             controls.append(W.HBox([accept, skip, undo]))
-        self.widget = W.VBox([self._title, W.HBox([self._round_bar, self._budget_bar]), self._view,
+        self.widget = W.VBox([self._title, self._figures, W.HBox([self._round_bar, self._budget_bar]), self._view,
                               self._suggestion, *controls, self._status, self._plot_out])
         self._annotator = None
         if self.task == "boxes":
-            from ipyannotations.images import BoxAnnotator
-            self._annotator = without_event_children(BoxAnnotator(options=[str(c) for c in self.classes],
-                                                                  canvas_size=(self.image_width * 2, self.image_width * 2)))
-            self._annotator.on_submit(lambda data: self.skip() if data is None else self.submit(   # None = Skip
-                [{"bbox": [float(v) for v in d["xyxy"]], "label": d["label"]} for d in data]))
-            self._annotator.on_undo(self.undo)
+            from auto_labeling.box_editor import BoxEditor
+            self._annotator = BoxEditor(self.classes, display_width=2 * self.image_width)
+            self._annotator.on_submit(self._guard(self.submit, "storing the boxes"))
+            self._annotator.on_skip(self._guard(self.skip, "skipping"))
+            self._annotator.on_undo(self._guard(self.undo, "undoing"))
         elif self.task == "spans":
             from ipyannotations.text import TextTagger
             self._annotator = without_event_children(TextTagger(classes=[str(c) for c in self.classes]))
-            self._annotator.on_undo(self.undo)
-            self._annotator.on_submit(lambda spans: self.skip() if spans is None else self.submit(
+            self._annotator.on_undo(self._guard(self.undo, "undoing"))
+            self._annotator.on_submit(self._guard(lambda spans: self.skip() if spans is None else self.submit(
                 [{"start": int(a), "end": int(b), "label": c, "text": str(self.items[self.current])[int(a):int(b)]}
-                 for a, b, c in spans]))
-        try:
-            import ipyevents
-            self._keys = ipyevents.Event(source=self.widget, watched_events=["keydown"])
-            self._keys.on_dom_event(self._on_key)
-        except ImportError:
-            self._keys = None
+                 for a, b, c in spans]), "storing the spans"))
+        from auto_labeling.box_editor import KeyCatcher   # keys over the session, kept from JupyterLab's shortcuts
+        watched = ["Enter", "Backspace", "s", "S", "u", "U"] + [k for k in self.keys if k] + \
+            [k.upper() for k in self.keys if k and k.isalpha()]
+        self._keys = KeyCatcher([] if self.task == "spans" else watched)    # the span tagger reads its own keys
+        self._keys.on_key(self.press)
+        self.widget.add_class("al-session")
+        self.widget.children = (*self.widget.children, self._keys)
+
+    def _guard(self, callback, action: str):
+        "A widget callback whose exception shows as a red line in the widget (traceback in `errors`), not a dead click."
+        def run(*args):
+            try:
+                return callback(*args)
+            except Exception as e:
+                self.errors.append(traceback.format_exc())
+                self._status.value = error_line(e, action)
+        return run
+
+    def press(self, key: str) -> None:
+        "Do what pressing `key` in the widget does (scripts and tests drive the session this way)."
+        self._guard(self._on_key, f"key {key}")({"key": key})
 
     def _on_key(self, event: dict) -> None:
+        "Enter accepts, s skips, u or Backspace undoes; a class's key (see `keys`) labels it (toggles it, multi-label)."
         key = event.get("key", "")
-        if key == "Enter":
+        if self.page_size:                                  # over the page itself, the grid reads the keys
+            if key == "Enter":
+                self.confirm_page()
+            elif key.lower() == "s":
+                self.skip_page()
+        elif key == "Enter":
             self.submit()
-        elif key in ("s", "S"):
+        elif key.lower() == "s":
             self.skip()
-        elif key in ("u", "U", "Backspace"):
+        elif key.lower() == "u" or key == "Backspace":
             self.undo()
-        elif key.isdigit() and 1 <= int(key) <= min(9, len(self.classes)) and self.task != "boxes":
-            c = self.classes[int(key) - 1]
+        elif len(key) == 1 and key.lower() in self.keys and self.task in ("classification", "multilabel"):
+            k = self.keys.index(key.lower())
             if self.task == "multilabel":
-                self._toggles[int(key) - 1].value = not self._toggles[int(key) - 1].value
+                self._toggles[k].value = not self._toggles[k].value
             else:
-                self.submit(c)
+                self.submit(self.classes[k])
 
     def _refresh_suggestions(self) -> None:
         "A background retrain finished: suggest the rest of the round with the new model (a few rows, cheap)."
@@ -369,6 +411,9 @@ class LabelingSession:
         self._refresh_suggestions()
         labeled = self._n_labeled
         self._budget_bar.value = min(labeled, self._budget_bar.max)
+        self._figures.value = "<small>" + " · ".join(map(html.escape, header_figures(
+            labeled, self.budget, max(0, len(self.items) - labeled), list(self.audits.values()),
+            [a for _, a in self.agreements], seconds_per_label(self._stamps), self._budget_name))) + "</small>"
         self._round_bar.max = max(1, len(self.queue))
         self._round_bar.value = self.position
         pos = self.current
@@ -377,18 +422,23 @@ class LabelingSession:
             self._view.children = ()
             self._suggestion.value = ""
             return
-        right = [a for _, a in self.agreements]
-        estimate = f" · model right on {np.mean(right):.0%} of {len(right)} checked" if right else ""
+        if self.page_size:
+            self._status.value = ""
+            return self._show_page()
         self._title.value = (f"<h4>Round {self.round} — item {self.position + 1}/{len(self.queue)} "
-                             f"(pool position {pos}){estimate}</h4>")
+                             f"(pool position {pos})</h4>")
         item = self.items[pos]
         try:
-            if self._annotator is not None:
-                self._annotator.display(item if self.task == "spans" else _as_annotator_image(item))
+            if self.task == "boxes":
                 pre = self._suggestions.get(pos)
-                if self.task == "boxes" and pre is not None and isinstance(pre[0], list):   # pre-drawn model boxes
-                    self._annotator.data = [{"type": "box", "label": b["label"], "xyxy": tuple(b["bbox"])}
-                                            for b in pre[0] if b.get("label") in self.classes]
+                self._annotator.show(item, pre[0] if pre is not None and isinstance(pre[0], list) else ())
+                view = self._annotator
+            elif self._annotator is not None:
+                self._annotator.display(item)
+                pre = self._suggestions.get(pos)             # the model's spans, pre-tagged: fix them and submit
+                if pre is not None and isinstance(pre[0], list):
+                    self._annotator.data = [(int(d["start"]), int(d["end"]), str(d["label"])) for d in pre[0]
+                                            if isinstance(d, dict) and str(d.get("label")) in map(str, self.classes)]
                 view = self._annotator
             elif is_image_item(item):
                 view = W.Image(value=to_png(item, self.image_width), format="png")
@@ -406,11 +456,14 @@ class LabelingSession:
                 b.value = False
         s = self._suggestions.get(pos)
         if s is not None and self.task == "boxes":
-            self._suggestion.value = f"{len(s[0])} box(es) pre-drawn by the model — fix them and Submit"
+            self._suggestion.value = (f"{len(self._annotator.boxes)} box(es) pre-drawn by the model (dashed) — fix "
+                                      "them, or Enter accepts them all")
         elif s is not None:
             self._suggestion.value = f"model suggests <b>{html.escape(str(s[0]))}</b> ({s[1]:.0%}) — Enter accepts"
-            if self.task == "multilabel" and s[0] in self.classes:
-                self._toggles[self.classes.index(s[0])].value = True
+            if self.task == "multilabel":                   # every class the model suggests, pre-toggled
+                wanted = {encode_label(c) for c in (s[0] if isinstance(s[0], list) else [s[0]])}
+                for b, c in zip(self._toggles, self.classes):
+                    b.value = encode_label(c) in wanted
             for b, c in zip(self._buttons, self.classes):
                 if self.task == "classification":
                     b.button_style = "info" if encode_label(c) == encode_label(s[0]) else ""
@@ -433,16 +486,21 @@ class LabelingSession:
             plt.show()
 
     def _ipython_display_(self):
-        from IPython.display import display
+        "The live widget, after a static preview that a saved notebook shows instead (hidden while live)."
+        from IPython.display import HTML, display
+        self._preview = display(HTML(self._preview_html()), display_id=True)
         display(self.widget)
 
-
-def _as_annotator_image(item):
-    "ipyannotations takes a path or an image widget; arrays and PIL images become PNG widgets."
-    import ipywidgets as W
-    if isinstance(item, (str, Path)):
-        return Path(item)
-    return W.Image(value=to_png(item), format="png")
+    def _preview_html(self) -> str:
+        pos, png = self.current, None
+        try:
+            png = to_png(self.items[pos], 64) if pos is not None and is_image_item(self.items[pos]) else None
+        except (OSError, ValueError, TypeError):
+            pass
+        figures = " · ".join(header_figures(self._n_labeled, self.budget, max(0, len(self.items) - self._n_labeled),
+                                            list(self.audits.values()), [a for _, a in self.agreements],
+                                            seconds_per_label(self._stamps), self._budget_name))
+        return preview_html(f"Round {self.round}: {self._n_labeled} labeled", figures, png)
 
 # %% ../nbs/12_widget.ipynb #216e97ee
 class WidgetTool(LabelingTool):
@@ -462,7 +520,8 @@ class WidgetTool(LabelingTool):
                                            batch_size=max(1, len(batch)), task=self.task, annotator=self.annotator,
                                            budget=loop.learner.n_labeled, image_width=self.image_width,
                                            background=False)
-        self.session.show_batch(batch.indices, {int(i): sug for i, sug in zip(batch.indices, batch.suggestions or [])})
+        self.session.show_batch(batch.indices, {int(i): sug for i, sug in zip(batch.indices, batch.suggestions or [])},
+                                random=batch.random)        # the loop's random draws are the header's audit items
         return None
 
     def collect(self, store: LabelStore) -> Collected:
