@@ -221,20 +221,21 @@ def estimate_labels_random(model, X_random, y_random, score: float, X0=None, y0=
                            n_boot: int = 25, random_state: int = 0, min_random: int = 12,
                            max_ratio: float = 2.0) -> dict:
     """Labels random sampling would need to reach `score`, estimated from randomly drawn labeled items alone, with a
-    bootstrap 95% interval. `value` is a number only when the interval is narrower than `max_ratio` (high/low);
+    bootstrap 95% interval (`point`: the fitted curve's reading, reported as `value` only when the interval allows). `value` is a number only when the interval is narrower than `max_ratio` (high/low);
     otherwise NaN, and `more_needed` says about how many more random labels would make it so (at most 4x as many
     as there are: beyond that the guess is no better than 'many more')."""
     y_random = np.asarray(y_random)
     X_random = np.asarray(X_random)
     m = len(y_random)
-    out = {"value": float("nan"), "low": float("nan"), "high": float("nan"), "n_random": m, "more_needed": None,
-           "source": ""}
+    out = {"value": float("nan"), "low": float("nan"), "high": float("nan"), "point": float("nan"), "n_random": m,
+           "more_needed": None, "source": ""}
     if m < min_random:
         out["more_needed"] = int(min_random - m)
         out["source"] = f"unknown: {m} random items; about {min_random - m} more would give a first estimate"
         return out
     curve = random_learning_curve(model, X_random, y_random, X0, y0, metric, random_state=random_state)
     point = labels_for(fit_power_law(curve["n_labels"], curve["score"], curve["se"]), score)
+    out["point"] = point                    # the curve's reading before its interval is judged (for validation)
     rng = np.random.default_rng(random_state)
     boots = []
     for b in range(check_int(n_boot, "n_boot", minimum=1)):
