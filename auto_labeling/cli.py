@@ -13,10 +13,37 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['DEMO_STRATEGIES', 'PROGRAMS', 'run_demo', 'build_parser', 'main', 'serve_webhook_command']
+__all__ = ['DEMO_STRATEGIES', 'DEMO_DATASETS', 'PROGRAMS', 'demo_dataset', 'run_demo', 'build_parser', 'main',
+           'serve_webhook_command']
 
 # %% ../nbs/07_cli.ipynb #727f20d5
 DEMO_STRATEGIES = ("uncertainty_diversity", "uncertainty", "random")
+
+
+def _text_features(texts) -> np.ndarray:
+    "TF-IDF reduced to 100 dense dimensions (scikit-learn only: nothing downloaded)."
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    tfidf = TfidfVectorizer(min_df=2, sublinear_tf=True).fit_transform(texts)
+    return TruncatedSVD(100, random_state=0).fit_transform(tfidf)
+
+
+def demo_dataset(name: str = "digits") -> tuple[np.ndarray, np.ndarray, str]:
+    "Features, labels and a description of a bundled dataset: digits, sms_spam or newsgroups (never downloaded)."
+    from auto_labeling.core import check_choice
+    check_choice(name, "dataset", DEMO_DATASETS)
+    if name == "digits":
+        from sklearn.datasets import load_digits
+        X, y = load_digits(return_X_y=True)
+        return X / 16.0, y, "scikit-learn digits (1,797 8x8 images, 10 classes)"
+    from auto_labeling.datasets import load_newsgroups, load_sms_spam
+    texts, y = load_sms_spam() if name == "sms_spam" else load_newsgroups()
+    what = ("SMS Spam Collection (5,574 messages, ham/spam)" if name == "sms_spam" else
+            f"20 Newsgroups ({len(texts):,} posts, 20 topics)")
+    return _text_features(texts), y, f"{what}, TF-IDF reduced to 100 dimensions"
+
+
+DEMO_DATASETS = ("digits", "sms_spam", "newsgroups")
 
 
 def _versus_random(row, random_row) -> tuple[str, str]:
@@ -30,25 +57,25 @@ def _versus_random(row, random_row) -> tuple[str, str]:
 
 
 def run_demo(out: str | Path = "demo_output", seeds: int = 3, budget: int = 500, batch_size: int = 10,
-             n_initial: int = 20, target: float = 0.98, progress: bool = True, strategies=DEMO_STRATEGIES) -> dict:
-    "Simulated active learning on digits; writes curves.png and report.json to `out`, returns the report."
+             n_initial: int = 20, target: float = 0.98, progress: bool = True, strategies=DEMO_STRATEGIES,
+             dataset: str = "digits") -> dict:
+    "Simulated active learning on a bundled dataset (digits by default); writes curves.png and report.json to `out`."
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from sklearn.datasets import load_digits
     from sklearn.linear_model import LogisticRegression
     from auto_labeling.simulation import simulate
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    X, y = load_digits(return_X_y=True)
-    curves = simulate(LogisticRegression(max_iter=2000), X / 16.0, y, strategies=list(strategies),
+    X, y, described = demo_dataset(dataset)
+    curves = simulate(LogisticRegression(max_iter=2000), X, y, strategies=list(strategies),
                       n_initial=n_initial, batch_size=batch_size, budget=budget, seeds=seeds, progress=progress)
     table = curves.savings(target)
     report = curves.to_dict(target)
-    report["dataset"] = "scikit-learn digits (1,797 8x8 images, 10 classes)"
+    report["dataset"] = described
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    curves.plot(ax=ax, target=target, title="Digits: accuracy vs labels (simulated annotator)")
+    curves.plot(ax=ax, target=target, title=f"{dataset}: accuracy vs labels (simulated annotator)")
     fig.tight_layout()
     fig.savefig(out / "curves.png", dpi=120)
     plt.close(fig)
@@ -148,7 +175,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     sim = sub.add_parser("simulate", help="active learning against held-back labels on a built-in dataset, with "
                                           "the random baseline; writes curves.png and report.json")
-    sim.add_argument("--dataset", default="digits", choices=["digits"], help="built-in dataset (no download)")
+    sim.add_argument("--dataset", default="digits", choices=list(DEMO_DATASETS),
+                     help="bundled dataset, never downloaded: digits (images), sms_spam or newsgroups (texts, "
+                          "TF-IDF features)")
     sim.add_argument("--strategy", action="append",
                      help=f"strategy name, one of: {strategies}; repeat for several (default: "
                           f"uncertainty_diversity and uncertainty); random is always added")
@@ -217,7 +246,7 @@ def main(argv=None) -> int:
             for name in names:
                 get_strategy(name)                       # a clear error for an unknown name, before any work
             run_demo(args.out, args.seeds, args.budget, args.batch_size, progress=not args.no_progress,
-                     strategies=names)
+                     strategies=names, dataset=args.dataset)
         elif args.command == "run":
             import yaml
             from auto_labeling.config import run_config

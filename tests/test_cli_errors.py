@@ -108,3 +108,18 @@ def test_program_name_and_help():
     rc = subprocess.run([sys.executable, "-m", "auto_labeling.cli", "simulate", "--help"], capture_output=True,
                         text=True, timeout=120)
     assert rc.returncode == 0 and "margin" in rc.stdout and "uncertainty_diversity" in rc.stdout
+
+
+def test_simulate_offers_the_bundled_text_datasets(tmp_path):
+    import json
+    out = subprocess.run([sys.executable, "-m", "auto_labeling.cli", "simulate", "--dataset", "sms_spam", "--strategy",
+                          "margin", "--budget", "60", "--seeds", "1", "--out", str(tmp_path), "--no-progress"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["dataset"].startswith("SMS Spam Collection") and set(report["curves"]) == {"margin", "random"}
+    assert report["full_accuracy"] > 0.9
+    from auto_labeling.cli import demo_dataset
+    X, y, what = demo_dataset("newsgroups")
+    assert X.shape == (len(y), 100) and len(set(y)) == 20 and "20 Newsgroups" in what
+    one_line(*cli("simulate", "--dataset", "imagenet"), "argument --dataset", "sms_spam")
