@@ -123,3 +123,11 @@ def test_simulate_offers_the_bundled_text_datasets(tmp_path):
     X, y, what = demo_dataset("newsgroups")
     assert X.shape == (len(y), 100) and len(set(y)) == 20 and "20 Newsgroups" in what
     one_line(*cli("simulate", "--dataset", "imagenet"), "argument --dataset", "sms_spam")
+
+
+def test_export_real_postgres_error_hides_password(tmp_path, postgres_base_url):
+    "A real server's refusal (a database that does not exist) is one line, exit 2, and never shows the password."
+    url = postgres_base_url.replace("postgresql://al@", "postgresql://al:pw-never-printed-42@") + "/no_such_db"
+    rc, err = cli("export", "--store", url, "--out", str(tmp_path / "x.json"))
+    one_line(rc, err, "PostgreSQL", "no_such_db")
+    assert "pw-never-printed-42" not in err
