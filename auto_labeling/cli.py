@@ -13,32 +13,69 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['DEMO_STRATEGIES', 'run_demo', 'main', 'serve_webhook_command']
+__all__ = ['DEMO_STRATEGIES', 'DEMO_DATASETS', 'PROGRAMS', 'demo_dataset', 'run_demo', 'build_parser', 'main',
+           'serve_webhook_command']
 
 # %% ../nbs/07_cli.ipynb #727f20d5
 DEMO_STRATEGIES = ("uncertainty_diversity", "uncertainty", "random")
 
 
+def _text_features(texts) -> np.ndarray:
+    "TF-IDF reduced to 100 dense dimensions (scikit-learn only: nothing downloaded)."
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    tfidf = TfidfVectorizer(min_df=2, sublinear_tf=True).fit_transform(texts)
+    return TruncatedSVD(100, random_state=0).fit_transform(tfidf)
+
+
+def demo_dataset(name: str = "digits") -> tuple[np.ndarray, np.ndarray, str]:
+    "Features, labels and a description of a bundled dataset: digits, sms_spam or newsgroups (never downloaded)."
+    from auto_labeling.core import check_choice
+    check_choice(name, "dataset", DEMO_DATASETS)
+    if name == "digits":
+        from sklearn.datasets import load_digits
+        X, y = load_digits(return_X_y=True)
+        return X / 16.0, y, "scikit-learn digits (1,797 8x8 images, 10 classes)"
+    from auto_labeling.datasets import load_newsgroups, load_sms_spam
+    texts, y = load_sms_spam() if name == "sms_spam" else load_newsgroups()
+    what = ("SMS Spam Collection (5,574 messages, ham/spam)" if name == "sms_spam" else
+            f"20 Newsgroups ({len(texts):,} posts, 20 topics)")
+    return _text_features(texts), y, f"{what}, TF-IDF reduced to 100 dimensions"
+
+
+DEMO_DATASETS = ("digits", "sms_spam", "newsgroups")
+
+
+def _versus_random(row, random_row) -> tuple[str, str]:
+    "'vs random' and 'saves' cells: exact when both reached the target, a bound when only this strategy did."
+    if not np.isnan(row.fraction_of_random):
+        return f"{row.fraction_of_random:.0%}", f"{row.savings:.0%}"
+    if np.isnan(row.labels_to_reach) or random_row is None:
+        return "n/a", "n/a"                                   # this strategy never reached the target
+    spent = random_row.final_labels                           # random did not reach it with all its labels
+    return f"< {row.labels_to_reach / spent:.0%}", f"> {1 - row.labels_to_reach / spent:.0%}"
+
+
 def run_demo(out: str | Path = "demo_output", seeds: int = 3, budget: int = 500, batch_size: int = 10,
-             n_initial: int = 20, target: float = 0.98, progress: bool = True, strategies=DEMO_STRATEGIES) -> dict:
-    "Simulated active learning on digits; writes curves.png and report.json to `out`, returns the report."
+             n_initial: int = 20, target: float = 0.98, progress: bool = True, strategies=DEMO_STRATEGIES,
+             dataset: str = "digits") -> dict:
+    "Simulated active learning on a bundled dataset (digits by default); writes curves.png and report.json to `out`."
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from sklearn.datasets import load_digits
     from sklearn.linear_model import LogisticRegression
     from auto_labeling.simulation import simulate
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    X, y = load_digits(return_X_y=True)
-    curves = simulate(LogisticRegression(max_iter=2000), X / 16.0, y, strategies=list(strategies),
+    X, y, described = demo_dataset(dataset)
+    curves = simulate(LogisticRegression(max_iter=2000), X, y, strategies=list(strategies),
                       n_initial=n_initial, batch_size=batch_size, budget=budget, seeds=seeds, progress=progress)
     table = curves.savings(target)
     report = curves.to_dict(target)
-    report["dataset"] = "scikit-learn digits (1,797 8x8 images, 10 classes)"
+    report["dataset"] = described
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    curves.plot(ax=ax, target=target, title="Digits: accuracy vs labels (simulated annotator)")
+    curves.plot(ax=ax, target=target, title=f"{dataset}: accuracy vs labels (simulated annotator)")
     fig.tight_layout()
     fig.savefig(out / "curves.png", dpi=120)
     plt.close(fig)
@@ -51,35 +88,104 @@ def run_demo(out: str | Path = "demo_output", seeds: int = 3, budget: int = 500,
           f"{'accuracy @ ' + str(budget):>15s}")
     for name, row in table.iterrows():
         need = "not reached" if np.isnan(row.labels_to_reach) else f"{row.labels_to_reach:.0f}"
-        frac = "" if np.isnan(row.fraction_of_random) else f"{row.fraction_of_random:.0%}"
-        save = "" if np.isnan(row.savings) else f"{row.savings:.0%}"
+        frac, save = _versus_random(row, table.loc["random"] if "random" in table.index else None)
         print(f"{name:24s} {need:>16s} {frac:>10s} {save:>7s} {row.final_accuracy:>15.3f}")
     print(f"\nwrote {out / 'curves.png'} and {out / 'report.json'}")
     return report
 
-# %% ../nbs/07_cli.ipynb #664d9ed7
-def main(argv=None) -> int:
-    "Entry point of the `auto-labeling` command."
-    parser = argparse.ArgumentParser(prog="auto-labeling", description=__doc__ or "auto_labeling command line")
+# %% ../nbs/07_cli.ipynb #d3abe5d3
+PROGRAMS = ("auto-labeling", "auto-label")
+
+
+def _program() -> str:
+    "The name the command was run as (`auto-label` or `auto-labeling`); `auto-labeling` otherwise (python -m)."
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return name if name in PROGRAMS else PROGRAMS[0]
+
+
+def _int_at_least(low: int):
+    "An argparse type: an integer >= `low` (argparse turns the error into one line naming the option, exit 2)."
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}; got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}; got {value}")
+        return value
+    return parse
+
+
+def _fraction(text: str) -> float:
+    "An argparse type: a number in (0, 1]."
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1]; got {text!r}") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1] (a fraction of full-data accuracy); got {text}")
+    return value
+
+
+def _positive_real(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number; got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number; got {text}")
+    return value
+
+
+def _one_line(error: BaseException, secrets=()) -> str:
+    "An error as one line, with every secret (passwords in URLs, keys) replaced by ***."
+    text = " ".join(str(error).split()) or type(error).__name__
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _url_password(url: str) -> str | None:
+    "The password in a `postgresql://user:password@host/db` URL, if any (to keep it out of every message)."
+    from urllib.parse import unquote, urlsplit
+    try:
+        password = urlsplit(str(url)).password
+    except ValueError:
+        return None
+    return None if password is None else unquote(password)
+
+# %% ../nbs/07_cli.ipynb #70d52ad0
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    "The command line: demo, simulate, run, export, serve-webhook (every option with its help)."
+    from auto_labeling.strategies import STRATEGIES
+    strategies = ", ".join(sorted(STRATEGIES))
+    parser = argparse.ArgumentParser(prog=prog or _program(), description=__doc__ or "auto_labeling command line")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="simulated active learning on scikit-learn's digits (no server, no download)")
     demo.add_argument("--out", default="demo_output", help="folder for curves.png and report.json")
-    demo.add_argument("--seeds", type=int, default=3)
-    demo.add_argument("--budget", type=int, default=500, help="labels to spend per run")
-    demo.add_argument("--batch-size", type=int, default=10)
-    demo.add_argument("--n-initial", type=int, default=20)
-    demo.add_argument("--target", type=float, default=0.98, help="fraction of full-data accuracy to reach")
-    demo.add_argument("--no-progress", action="store_true")
+    demo.add_argument("--seeds", type=_int_at_least(1), default=3, help="runs per strategy (>= 1; default 3)")
+    demo.add_argument("--budget", type=_int_at_least(1), default=500,
+                      help="labels to spend per run (>= --n-initial and --batch-size; default 500)")
+    demo.add_argument("--batch-size", type=_int_at_least(1), default=10, help="labels per round (default 10)")
+    demo.add_argument("--n-initial", type=_int_at_least(1), default=20,
+                      help="random labels before the first query (default 20)")
+    demo.add_argument("--target", type=_fraction, default=0.98,
+                      help="fraction of full-data accuracy to reach, in (0, 1] (default 0.98)")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     sim = sub.add_parser("simulate", help="active learning against held-back labels on a built-in dataset, with "
                                           "the random baseline; writes curves.png and report.json")
-    sim.add_argument("--dataset", default="digits", choices=["digits"], help="built-in dataset (no download)")
-    sim.add_argument("--strategy", action="append", help="strategy name; repeat for several (default: "
-                                                         "uncertainty_diversity and uncertainty); random is always added")
-    sim.add_argument("--budget", type=int, default=500)
-    sim.add_argument("--seeds", type=int, default=3)
-    sim.add_argument("--batch-size", type=int, default=10)
-    sim.add_argument("--out", default="simulation_output")
-    sim.add_argument("--no-progress", action="store_true")
+    sim.add_argument("--dataset", default="digits", choices=list(DEMO_DATASETS),
+                     help="bundled dataset, never downloaded: digits (images), sms_spam or newsgroups (texts, "
+                          "TF-IDF features)")
+    sim.add_argument("--strategy", action="append",
+                     help=f"strategy name, one of: {strategies}; repeat for several (default: "
+                          f"uncertainty_diversity and uncertainty); random is always added")
+    sim.add_argument("--budget", type=_int_at_least(1), default=500, help="labels to spend per run (default 500)")
+    sim.add_argument("--seeds", type=_int_at_least(1), default=3, help="runs per strategy (>= 1; default 3)")
+    sim.add_argument("--batch-size", type=_int_at_least(1), default=10, help="labels per round (default 10)")
+    sim.add_argument("--out", default="simulation_output", help="folder for curves.png and report.json")
+    sim.add_argument("--no-progress", action="store_true", help="no progress bar")
     run_help = ("run an AutoLabelingPipeline from a YAML config (model, data, tool, budget, target); writes the "
                 "results JSON and plot the config names")
     run = sub.add_parser("run", help=run_help, description=run_help)
@@ -89,83 +195,119 @@ def main(argv=None) -> int:
     exp = sub.add_parser("export", help="write a label-store version (or the current labels) to a file or folder")
     exp.add_argument("--store", default="labels.sqlite", help="an SQLite file or a postgresql:// URL")
     exp.add_argument("--version", help="a saved version (default: the current labels)")
-    exp.add_argument("--format", default="json", choices=["json", "csv", "coco", "yolo", "pascal_voc"])
+    exp.add_argument("--format", default="json", choices=["json", "csv", "coco", "yolo", "pascal_voc"],
+                     help="file format (yolo and pascal_voc need --images)")
     exp.add_argument("--kind", default="human", help="label kind: human, model, pseudo or consensus")
     exp.add_argument("--out", required=True, help="output file (json, csv, coco) or folder (yolo, pascal_voc)")
+    exp.add_argument("--images", help="the folder the labeled images are in (item ids are paths under it); image "
+                                      "sizes are read from the files, as YOLO and Pascal VOC need them")
     hook = sub.add_parser("serve-webhook", help="store Label Studio annotations as they happen; retrain and upload "
                                                 "the next batch (needs the [label-studio] extra)")
-    hook.add_argument("--project", type=int, required=True, help="Label Studio project id")
+    hook.add_argument("--project", type=_int_at_least(1), required=True, help="Label Studio project id")
     hook.add_argument("--url", default=os.environ.get("LABEL_STUDIO_URL", "http://localhost:8080"),
                       help="Label Studio URL (default: $LABEL_STUDIO_URL or http://localhost:8080); the API key "
                            "comes from $LABEL_STUDIO_API_KEY")
     hook.add_argument("--store", default="labels.sqlite", help="label store: an SQLite file or a postgresql:// URL")
     hook.add_argument("--secret-env", default="AUTO_LABELING_WEBHOOK_SECRET",
                       help="environment variable holding the shared secret Label Studio sends in the header")
-    hook.add_argument("--host", default="127.0.0.1")
-    hook.add_argument("--port", type=int, default=9090)
+    hook.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    hook.add_argument("--port", type=_int_at_least(1), default=9090, help="port to listen on (default 9090)")
     hook.add_argument("--public-url", help="the URL Label Studio reaches this service at (default http://HOST:PORT)")
     hook.add_argument("--features", help="a .npy file of pool features (one row per item): enables retraining")
     hook.add_argument("--items", help="a text file, one task value per line (image URL, path or text), same order")
-    hook.add_argument("--every-n", type=int, default=20, help="retrain after this many new labels ...")
-    hook.add_argument("--every-s", type=float, default=60.0, help="... or this many seconds after the first")
-    hook.add_argument("--batch-size", type=int, default=20)
+    hook.add_argument("--every-n", type=_int_at_least(1), default=20, help="retrain after this many new labels ...")
+    hook.add_argument("--every-s", type=_positive_real, default=60.0, help="... or this many seconds after the first")
+    hook.add_argument("--batch-size", type=_int_at_least(1), default=20, help="tasks per uploaded batch (default 20)")
+    return parser
+
+# %% ../nbs/07_cli.ipynb #590fe678
+def main(argv=None) -> int:
+    "Entry point of the `auto-labeling` (or `auto-label`) command: every failure is one line naming what to fix, exit 2."
+    parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        run_demo(args.out, args.seeds, args.budget, args.batch_size, args.n_initial, args.target,
-                 progress=not args.no_progress)
-    elif args.command == "serve-webhook":
-        return serve_webhook_command(args)
-    else:
-        try:
-            if args.command == "simulate":
-                from auto_labeling.strategies import get_strategy
-                names = list(dict.fromkeys((args.strategy or ["uncertainty_diversity", "uncertainty"]) + ["random"]))
-                for name in names:
-                    get_strategy(name)                       # a clear error for an unknown name, before any work
-                if args.budget < args.batch_size:
-                    raise ValueError(f"--budget ({args.budget}) is smaller than one batch (--batch-size {args.batch_size})")
-                run_demo(args.out, args.seeds, args.budget, args.batch_size, progress=not args.no_progress,
-                         strategies=names)
-            elif args.command == "run":
-                from auto_labeling.config import run_config
-                if not Path(args.config).is_file():
-                    raise ValueError(f"no config file at {args.config}")
+    where = f"{parser.prog} {args.command}"
+    if args.command in ("demo", "simulate") and args.budget < args.batch_size:
+        parser.error(f"argument --budget: {args.budget} is smaller than one batch (--batch-size {args.batch_size})")
+    if args.command == "demo" and args.budget < args.n_initial:
+        parser.error(f"argument --budget: {args.budget} is smaller than --n-initial ({args.n_initial})")
+    if args.command == "export" and args.format in ("yolo", "pascal_voc") and not args.images:
+        parser.error(f"argument --images: --format {args.format} needs the image sizes; pass --images FOLDER "
+                     f"(the folder the labeled images are in)")
+    store = getattr(args, "store", None)
+    secrets = [_url_password(store) if store else None, os.environ.get("LABEL_STUDIO_API_KEY"),
+               os.environ.get(getattr(args, "secret_env", "") or "", None) if args.command == "serve-webhook" else None]
+    try:
+        if args.command == "demo":
+            run_demo(args.out, args.seeds, args.budget, args.batch_size, args.n_initial, args.target,
+                     progress=not args.no_progress)
+        elif args.command == "simulate":
+            from auto_labeling.strategies import get_strategy
+            names = list(dict.fromkeys((args.strategy or ["uncertainty_diversity", "uncertainty"]) + ["random"]))
+            for name in names:
+                get_strategy(name)                       # a clear error for an unknown name, before any work
+            run_demo(args.out, args.seeds, args.budget, args.batch_size, progress=not args.no_progress,
+                     strategies=names, dataset=args.dataset)
+        elif args.command == "run":
+            import yaml
+            from auto_labeling.config import run_config
+            if not Path(args.config).is_file():
+                raise ValueError(f"no config file at {args.config}")
+            try:
                 results = run_config(args.config, progress=not args.no_progress)
-                print(results)
-            elif args.command == "export":
-                from auto_labeling.store import LabelStore
-                if not str(args.store).startswith("postgres") and not Path(args.store).exists():
-                    raise ValueError(f"no label store at {args.store}")
-                written = LabelStore(args.store).export(args.out, version=args.version, kind=args.kind,
-                                                        format=args.format)
-                print(f"wrote {written}")
-        except (ValueError, TypeError) as e:
-            print(f"auto-labeling {args.command}: {e}", file=sys.stderr)
-            return 2
+            except yaml.YAMLError as e:
+                raise ValueError(f"--config {args.config} is not valid YAML: {e}") from None
+            print(results)
+        elif args.command == "export":
+            from auto_labeling.store import LabelStore
+            if not str(args.store).startswith("postgres") and not Path(args.store).is_file():
+                raise ValueError(f"no label store at {args.store} (--store)")
+            if args.images is not None and not Path(args.images).is_dir():
+                raise ValueError(f"--images {args.images} is not a folder")
+            written = LabelStore(args.store).export(args.out, version=args.version, kind=args.kind,
+                                                    format=args.format, images_root=args.images)
+            print(f"wrote {written}")
+        elif args.command == "serve-webhook":
+            return serve_webhook_command(args)
+    except (ValueError, TypeError, LookupError, OSError, ImportError) as e:   # ConnectionError is an OSError
+        print(f"{where}: {_one_line(e, secrets)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{where}: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 
 def serve_webhook_command(args) -> int:
-    "`auto-labeling serve-webhook`: register the webhook on the project and serve until interrupted."
-    from auto_labeling.label_studio import LabelStudioClient
-    from auto_labeling.store import LabelStore
+    "`auto-labeling serve-webhook`: check everything local first, then register the webhook and serve until interrupted."
     from auto_labeling.webhook import serve_webhook
     secret = os.environ.get(args.secret_env)
-    if not secret:
-        print(f"set the shared secret in ${args.secret_env} (at least 16 characters)", file=sys.stderr)
-        return 2
-    client = LabelStudioClient(args.url)
-    store = LabelStore(args.store)
-    learner = pool = items = None
+    if not secret or len(secret) < 16:
+        raise ValueError(f"set a shared secret of at least 16 characters in ${args.secret_env} "
+                         f"({'unset' if not secret else f'it has {len(secret)}'})")
+    if not os.environ.get("LABEL_STUDIO_API_KEY"):
+        raise ValueError("set $LABEL_STUDIO_API_KEY to a Label Studio access token")
+    features = items = None
     if args.features:
+        if not Path(args.features).is_file():
+            raise ValueError(f"--features {args.features}: no such file")
+        features = np.load(args.features, mmap_mode="r", allow_pickle=False)
+        if features.ndim != 2:
+            raise ValueError(f"--features must hold a 2-D array (one row per item); got shape {features.shape}")
+        if args.items:
+            items = Path(args.items).read_text().splitlines()
+            if len(items) != len(features):
+                raise ValueError(f"--items has {len(items)} lines but --features has {len(features)} rows")
+    elif args.items:
+        raise ValueError("--items needs --features (the pool to retrain on)")
+    from auto_labeling.label_studio import LabelStudioClient
+    from auto_labeling.store import LabelStore
+    store = LabelStore(args.store)
+    client = LabelStudioClient(args.url)
+    learner = pool = None
+    if features is not None:
         from sklearn.linear_model import LogisticRegression
         from auto_labeling.learner import ActiveLearner
         from auto_labeling.core import Pool
-        features = np.load(args.features, mmap_mode="r")
-        items = Path(args.items).read_text().splitlines() if args.items else None
-        if items is not None and len(items) != len(features):
-            print(f"--items has {len(items)} lines but --features has {len(features)} rows", file=sys.stderr)
-            return 2
         pool = Pool(features, items=items)
         learner = ActiveLearner(LogisticRegression(max_iter=2000), batch_size=args.batch_size, store=store)
     print(f"serving the webhook for project {args.project} on http://{args.host}:{args.port}/webhook", flush=True)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .core import (DEFAULT_CHUNK_SIZE, as_pool, check_classifier, check_finite, is_fitted,
+from .core import (DEFAULT_CHUNK_SIZE, as_pool, check_bool, check_choice, check_classifier,
+                                check_finite, check_int, check_real, is_fitted,
                                 predict_proba_pool)
 from .store import LabelStore
 
@@ -89,35 +90,52 @@ class SelfTrainer:
                  n_steps: int = 10, soft_weights: bool = True, store: LabelStore | None = None,
                  model_name: str | None = None, graph_max_items: int = 50_000,
                  chunk_size: int = DEFAULT_CHUNK_SIZE, graph_kernel: str = "auto", gamma: float = 20.0):
-        check_classifier(base_model, "base_model", need_fitted=False)
-        self.base_model = base_model
-        self.confidence_threshold = check_threshold(confidence_threshold)
-        if not (max_per_class is None or max_per_class == "balanced" or
-                (isinstance(max_per_class, numbers.Integral) and not isinstance(max_per_class, bool)
-                 and max_per_class > 0)):
-            raise ValueError(f"max_per_class must be 'balanced', a positive integer or None; got {max_per_class!r}")
-        self.max_per_class = max_per_class
-        self.class_thresholds = {k: check_threshold(v, f"class_thresholds[{k!r}]")
-                                 for k, v in (class_thresholds or {}).items()}
-        if not isinstance(n_steps, numbers.Integral) or n_steps < 1:
-            raise ValueError(f"n_steps must be a positive integer; got {n_steps!r}")
-        if store is not None and not isinstance(store, LabelStore):
-            raise TypeError(f"store must be a LabelStore or None; got {type(store).__name__}")
-        self.graph_agreement, self.n_neighbors, self.n_steps = bool(graph_agreement), int(n_neighbors), int(n_steps)
-        self.soft_weights, self.store, self.graph_max_items, self.chunk_size = soft_weights, store, graph_max_items, chunk_size
-        if graph_kernel not in ("auto", "rbf", "knn"):
-            raise ValueError(f"graph_kernel must be 'auto', 'rbf' or 'knn'; got {graph_kernel!r}")
-        self.graph_kernel, self.gamma = graph_kernel, float(gamma)
-        self.model_name = model_name or f"self-training:{type(base_model).__name__}"
+        # scikit-learn's convention: __init__ only stores; _check_params (run by fit and label_unlabeled) refuses
+        self.base_model, self.confidence_threshold, self.max_per_class = base_model, confidence_threshold, max_per_class
+        self.class_thresholds, self.graph_agreement, self.n_neighbors = class_thresholds or {}, graph_agreement, n_neighbors
+        self.n_steps, self.soft_weights, self.store, self.model_name = n_steps, soft_weights, store, model_name
+        self.graph_max_items, self.chunk_size, self.graph_kernel, self.gamma = graph_max_items, chunk_size, graph_kernel, gamma
         self.labeled_: tuple[np.ndarray, np.ndarray] | None = None
         self.rounds_ = 0
         self.previous_ = None
         self.history_: list[dict] = []
 
+    def _check_params(self) -> None:
+        "Refuse bad constructor values, each named with what was given and what is allowed."
+        check_classifier(self.base_model, "base_model", need_fitted=False)
+        check_threshold(self.confidence_threshold)
+        cap = self.max_per_class
+        if not (cap is None or (isinstance(cap, str) and cap == "balanced") or
+                (isinstance(cap, numbers.Integral) and not isinstance(cap, bool) and cap > 0)):
+            raise ValueError(f"max_per_class must be 'balanced', a positive integer or None; got {cap!r}")
+        if not isinstance(self.class_thresholds, dict):
+            raise TypeError(f"class_thresholds must be a dict {{class: threshold}} or None; "
+                            f"got {type(self.class_thresholds).__name__}")
+        for k, v in self.class_thresholds.items():
+            check_threshold(v, f"class_thresholds[{k!r}]")
+        check_bool(self.graph_agreement, "graph_agreement")
+        check_bool(self.soft_weights, "soft_weights")
+        check_int(self.n_neighbors, "n_neighbors", minimum=1)
+        check_int(self.n_steps, "n_steps", minimum=1)
+        check_int(self.graph_max_items, "graph_max_items", minimum=0)
+        check_int(self.chunk_size, "chunk_size", minimum=1)
+        check_choice(self.graph_kernel, "graph_kernel", ("auto", "rbf", "knn"))
+        check_real(self.gamma, "gamma", low=0, low_open=True)
+        if self.store is not None and not isinstance(self.store, LabelStore):
+            raise TypeError(f"store must be a LabelStore or None; got {type(self.store).__name__}")
+        if self.model_name is not None and not isinstance(self.model_name, str):
+            raise TypeError(f"model_name must be a string or None; got {type(self.model_name).__name__}")
+
+    @property
+    def who(self) -> str:
+        "The annotator name this trainer's pseudo-labels carry in the store."
+        return self.model_name or f"self-training:{type(self.base_model).__name__}"
+
     # --- labeling the pool -----------------------------------------------------------------
     def label_unlabeled(self, unlabeled_data, confidence_threshold: float | None = None, exclude=None,
                         max_per_class: int | str | None = "default") -> PseudoLabels:
         "The pool items the model labels itself now: confident, graph-agreeing, within each class's quota."
+        self._check_params()
         threshold = self.confidence_threshold if confidence_threshold is None else check_threshold(confidence_threshold)
         cap = self.max_per_class if max_per_class == "default" else max_per_class
         model = self.base_model
@@ -214,25 +232,27 @@ class SelfTrainer:
         "Store this round's pseudo-labels (kind 'pseudo'); retract this model's earlier ones that were dropped."
         ids = pool.ids_at(result.indices)
         mine = self.store.current("pseudo", per="annotator")
-        mine = dict(zip(mine.loc[mine["who"] == self.model_name, "item_id"],
-                        mine.loc[mine["who"] == self.model_name, "label"]))
+        mine = dict(zip(mine.loc[mine["who"] == self.who, "item_id"],
+                        mine.loc[mine["who"] == self.who, "label"]))
         labels = result.labels.tolist()
         new = [(i, l, c) for i, l, c in zip(ids, labels, result.confidence.tolist()) if mine.get(i, None) != l]
         if new:
             self.store.add_items([i for i, _, _ in new])
-            self.store.add_many([i for i, _, _ in new], [l for _, l, _ in new], kind="pseudo", who=self.model_name,
+            self.store.add_many([i for i, _, _ in new], [l for _, l, _ in new], kind="pseudo", who=self.who,
                                 confidence=np.clip([c for _, _, c in new], 0, 1), round=self.rounds_)
         for item in set(mine) - set(ids):
-            self.store.retract(item, who=self.model_name, kind="pseudo", round=self.rounds_)
+            self.store.retract(item, who=self.who, kind="pseudo", round=self.rounds_)
 
     def withdraw(self, pool) -> None:
         "Retract every pseudo-label this model has in the store (while audits say they are not to be trusted)."
+        self._check_params()
         if self.store is not None:
             self._write(PseudoLabels(np.empty(0, dtype=np.intp), np.empty(0), np.empty(0)), as_pool(pool))
 
     # --- training -----------------------------------------------------------------------------
     def fit(self, labeled_data, pseudo_labeled_data: PseudoLabels | None = None) -> "SelfTrainer":
         "Fit the base model on the human labels plus the pseudo-labels (weighted by confidence if `soft_weights`)."
+        self._check_params()
         X, y = as_labeled(labeled_data)
         self.labeled_ = (X, y)
         if pseudo_labeled_data is None or len(pseudo_labeled_data) == 0:
