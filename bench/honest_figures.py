@@ -2,7 +2,8 @@
 
 For each dataset and seed, an `AutoLabelingPipeline` runs with a scripted person as its labeling tool (it answers
 with the true labels, but no oracle reaches the pipeline, exactly as with Label Studio or the widget), no validation
-set, uncertainty sampling, batches of 20 with the default 10% random share, 30 random initial labels, 15 rounds. Then:
+set, uncertainty sampling, batches of 20 with the default 10% random share (`--random-fraction`), 30 random initial
+labels, 15 rounds. Then:
 
 * **coverage**: at every round with at least 10 random audit items, does the reported 95% interval (random audit,
   prediction-powered) hold the model's true accuracy on a held-out test set the run never saw? (The true accuracy is
@@ -16,6 +17,7 @@ set, uncertainty sampling, batches of 20 with the default 10% random share, 30 r
 Text datasets are TF-IDF + 100-d truncated SVD (fast, no model weights): 20 Newsgroups (4 topics) and SMS spam.
 
     .venv/bin/python bench/honest_figures.py [--datasets digits sms newsgroups] [--seeds 5] [--rounds 15]
+        [--random-fraction 0.1] [--share-targets JSON]
 """
 import argparse
 import json
@@ -88,13 +90,14 @@ class TrueAccuracy(StoppingRule):
         return False
 
 
-def one_run(X, y, seed, rounds):
+def one_run(X, y, seed, rounds, random_fraction=0.1):
     Xp, Xt, yp, yt = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
     init = np.random.default_rng(seed).choice(len(yp), 30, replace=False)
     rest = np.setdiff1d(np.arange(len(yp)), init)
     p = AutoLabelingPipeline(LogisticRegression(max_iter=1000), labeling_tool=Person(yp[rest]), random_state=seed)
     watch = TrueAccuracy(p, Xt, yt)
-    p.configure(batch_size=20, max_iterations=rounds, stopping=StoppingSettings(patience=None, rules=(watch,)))
+    p.configure(batch_size=20, max_iterations=rounds, random_fraction=random_fraction,
+                stopping=StoppingSettings(patience=None, rules=(watch,)))
     t = time.time()
     r = p.run(labeled_data=(Xp[init], yp[init]), unlabeled_data=Xp[rest], progress=False)
     seconds = time.time() - t
@@ -137,6 +140,7 @@ def main():
     ap.add_argument("--datasets", nargs="+", default=["digits", "sms", "newsgroups"])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--random-fraction", type=float, default=0.1)
     ap.add_argument("--share-targets", default='{"digits": 0.93, "sms": 0.95, "newsgroups": 0.8}')
     args = ap.parse_args()
     targets = json.loads(args.share_targets)
@@ -144,7 +148,7 @@ def main():
     for name in args.datasets:
         X, y = load(name)
         for seed in range(args.seeds):
-            row, watched = one_run(X, y, seed, args.rounds)
+            row, watched = one_run(X, y, seed, args.rounds, args.random_fraction)
             row["dataset"] = name
             runs.append(row)
             cover += [dict(w, dataset=name, seed=seed) for w in watched]
