@@ -291,6 +291,8 @@ def update_model(self: ActiveLearner) -> ActiveLearner:
     X, y = self.X_labeled, self.y_labeled
     if X is None:
         return self                                    # everything labeled is held out: nothing to train on yet
+    if len(set(np.asarray(y).tolist())) < 2 and not is_fitted(self.model):
+        return self                                    # one class so far: the cold start picks until a second
     if self.self_training is not None and self.pool is not None:
         self._fit_with_pseudo(X, y)
     else:
@@ -380,9 +382,24 @@ def _active_strategy(self: ActiveLearner) -> Strategy:
         return self.strategy
     if self.cold_start is None:
         from sklearn.exceptions import NotFittedError
-        raise NotFittedError(f"{type(self.model).__name__} is not fitted and cold_start=None; teach(X, y) first "
-                             f"or set cold_start='diversity'")
+        classes = sorted({str(v) for v in self.labels_by_position.values()} | {str(v) for part in self._seed_y for v in np.asarray(part).tolist()})
+        why = (f"the labeled set holds one class ({classes[0]}) and a classifier needs two; "
+               if len(classes) == 1 else "")
+        raise NotFittedError(f"{type(self.model).__name__} is not fitted and cold_start=None: {why}teach(X, y) "
+                             f"items of at least two classes first, or set cold_start='diversity'")
     return self.cold_start
+
+
+@patch
+def _check_width(self: ActiveLearner, pool) -> None:
+    "Refuse a pool whose items have another number of features than the model was fitted on, in our words."
+    n_in = getattr(self.model, "n_features_in_", None)
+    if n_in is None or not len(pool):
+        return
+    row = np.asarray(pool.features(np.array([0], dtype=np.intp)))
+    if row.ndim == 2 and row.shape[1] != n_in:
+        raise ValueError(f"unlabeled_pool has {row.shape[1]} features per item but the model was fitted on {n_in}; "
+                         f"give the pool the same features as the labeled data (or the same featurize=)")
 
 
 @patch
@@ -390,6 +407,7 @@ def query(self: ActiveLearner, unlabeled_pool, n_instances: int | None = None, e
           sync: bool = True) -> QueryResult:
     "The `n_instances` (default `batch_size`) pool items most worth labeling, never one already labeled."
     pool = self.use_pool(unlabeled_pool)
+    self._check_width(pool)
     n_instances = self.batch_size if n_instances is None else check_int(n_instances, "n_instances", minimum=1)
     if sync:                                           # sync=False: pick with the current model, no refit now
         self.sync(pool)

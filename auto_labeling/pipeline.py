@@ -29,10 +29,11 @@ from .store import LabelStore
 
 MIN_RANDOM = 12                 # random items before the lift monitor reads random sampling's learning curve
 MIN_RANDOM_FALLBACK = 30        # ... and before "no lift" may switch a run to random sampling
+MAX_INTERVAL_FOR_SAVINGS = 0.5  # a score interval wider than this is nothing to measure a saving against
 MAX_EXTRAPOLATION = 3.0         # random sampling's curve is read at most this far beyond its largest label count
 
 # %% auto #0
-__all__ = ['MIN_RANDOM', 'MIN_RANDOM_FALLBACK', 'MAX_EXTRAPOLATION', 'AutoLabelingPipeline']
+__all__ = ['MIN_RANDOM', 'MIN_RANDOM_FALLBACK', 'MAX_INTERVAL_FOR_SAVINGS', 'MAX_EXTRAPOLATION', 'AutoLabelingPipeline']
 
 # %% ../nbs/19d_pipeline.ipynb #c4ffef6d
 class AutoLabelingPipeline:
@@ -322,6 +323,11 @@ def run(self: AutoLabelingPipeline, labeled_data=None, unlabeled_data=None, targ
     if truth is not None and len(truth) != len(pool):
         raise ValueError(f"oracle must give one label per pool item; got {len(truth)} for {len(pool)} items")
     X0, y0 = self._check_labeled(labeled_data, truth)
+    if X0 is not None and X0.ndim == 2 and len(pool):
+        width = np.asarray(pool.features(np.array([0], dtype=np.intp))).shape[-1]
+        if width != X0.shape[1]:
+            raise ValueError(f"labeled_data has {X0.shape[1]} features per row but unlabeled_data has {width}; "
+                             f"both must be the same features")
     self.validation = self._check_validation(validation_data)
     self._seed, self._truth = (X0, y0), truth
     self._setup(pool, truth, X0, y0)
@@ -425,6 +431,12 @@ def _results(self: AutoLabelingPipeline, rounds, stopped, target) -> PipelineRes
         reference, what = target, f"the target {target:.3f}"
     else:
         reference, what = final, f"the run's score {final:.3f}"
+    wide = (low is not None and low == low and "score_high" in table
+            and table["score_high"].iloc[-1] - low > MAX_INTERVAL_FOR_SAVINGS)
+    if wide:                                 # nothing a saving could be measured against
+        res.baseline = (f"unknown: the run's score is too uncertain to compare with random sampling (95% interval "
+                        f"{low:.3f}-{table['score_high'].iloc[-1]:.3f})")
+        return res
     if self._truth is None and final == final and used > 0:
         self._estimate_baseline(res, reference)
         return res
