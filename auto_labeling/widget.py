@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .core import Pool, QueryResult, as_pool, check_fraction, is_fitted
+from .core import Pool, QueryResult, as_pool, check_fraction, check_int, is_fitted
 from .destinations import Collected, LabelingTool
 from .store import LabelStore, encode_label
 from .strategies import random_indices
@@ -47,8 +47,9 @@ class LabelingSession:
             raise ValueError(f"classes {classes!r} differ from the store's {store.classes!r}")
         if task not in TASKS:
             raise ValueError(f"task must be one of {list(TASKS)}; got {task!r}")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
+        check_int(batch_size, "batch_size", minimum=1)
+        check_int(budget, "budget", minimum=1, allow_none=True)
+        check_int(image_width, "image_width", minimum=16)
         if learner is not None and learner.store is not store:
             raise ValueError("store must be the learner's store (ActiveLearner(..., store=store)): the widget writes "
                              "the labels the learner trains on")
@@ -56,6 +57,8 @@ class LabelingSession:
         self.pool = pool
         if items is None:
             items = (pool.items if pool.items is not None else pool.data) if isinstance(pool, Pool) else pool
+        elif hasattr(items, "__len__") and hasattr(pool, "__len__") and len(items) != len(pool):
+            raise ValueError(f"items must give one item to show per pool item; got {len(items)} for {len(pool)}")
         self.items = items
         self.batch_size, self.annotator, self.budget = batch_size, annotator, budget
         self.image_width, self.background = image_width, background
