@@ -11,8 +11,8 @@ from typing import Callable
 import numpy as np
 
 from .core import check_int, check_n_instances, check_random_state
-from .diversity import (assign_to_centers, fit_kmeans, kcenter_greedy_on, min_sq_dist, round_robin,
-                                     sq_norms)
+from .diversity import (assign_to_centers, fit_kmeans, hot_candidates, kcenter_greedy_on, min_sq_dist,
+                                     round_robin, sq_norms)
 from .scores import check_exclude, top_k, uncertainty_scores
 
 # %% auto #0
@@ -143,15 +143,7 @@ def _kc_kill(st, local):
 
 
 def _kc_hot(st, start: int, h: int, slack: float, sq_max: float):
-    upper = st["approx"] + slack * (st["sq"] + np.float32(sq_max))
-    upper[st["dead"]] = -np.inf
-    n = len(upper)
-    if h < n:
-        part = np.argpartition(upper, n - h - 1)
-        idx, tau = part[n - h:], float(upper[part[n - h - 1]])
-    else:
-        idx, tau = np.arange(n), -np.inf
-    idx = np.sort(idx[upper[idx] > -np.inf])
+    idx, tau = hot_candidates(st["approx"], st["sq"], st["dead"], h, slack, sq_max)
     return (start + idx, st["approx"][idx], st["sq"][idx], st["lab"][idx], st["seen"][idx], st["X"][idx], tau)
 
 

@@ -17,8 +17,8 @@ from .core import (DEFAULT_CHUNK_SIZE, Pool, as_pool, check_callable, check_int,
 from .scores import check_exclude, random_indices
 
 # %% auto #0
-__all__ = ['F32_SLACK_PER_DIM', 'PoolRows', 'sq_norms', 'min_sq_dist', 'covering_radius', 'PoolBounds', 'kcenter_greedy_on',
-           'kcenter_greedy', 'fit_kmeans', 'assign_to_centers', 'round_robin', 'kmeans_diverse']
+__all__ = ['F32_SLACK_PER_DIM', 'PoolRows', 'sq_norms', 'min_sq_dist', 'covering_radius', 'PoolBounds', 'hot_candidates',
+           'kcenter_greedy_on', 'kcenter_greedy', 'fit_kmeans', 'assign_to_centers', 'round_robin', 'kmeans_diverse']
 
 # %% ../nbs/01b_diversity.ipynb #94e3c190
 class PoolRows:
@@ -133,18 +133,23 @@ def apply(self: PoolBounds, centers: np.ndarray, n_picks: int, includes_labeled:
     self.passes += 1
 
 
-@patch
-def hot(self: PoolBounds, h: int, slack: float, sq_max: float):
-    "The `h` live items with the largest upper bounds: (positions, approx, sq, has_labeled, seen, rows, tau)."
-    upper = self.approx + slack * (self.sq + np.float32(sq_max))
-    upper[self.dead] = -np.inf
+def hot_candidates(approx, sq, dead, h: int, slack: float, sq_max: float):
+    "Sorted indices of the `h` live rows with the largest distance upper bounds, and the bound just below them."
+    upper = approx + slack * (sq + np.float32(sq_max))
+    upper[dead] = -np.inf
     n = len(upper)
     if h < n:
         part = np.argpartition(upper, n - h - 1)
         idx, tau = part[n - h:], float(upper[part[n - h - 1]])
     else:
         idx, tau = np.arange(n), -np.inf
-    idx = np.sort(idx[upper[idx] > -np.inf])
+    return np.sort(idx[upper[idx] > -np.inf]), tau
+
+
+@patch
+def hot(self: PoolBounds, h: int, slack: float, sq_max: float):
+    "The `h` live items with the largest upper bounds: (positions, approx, sq, has_labeled, seen, rows, tau)."
+    idx, tau = hot_candidates(self.approx, self.sq, self.dead, h, slack, sq_max)
     return (idx, self.approx[idx].copy(), self.sq[idx].copy(), self.has_labeled[idx].copy(), self.seen[idx].copy(),
             self.rows.at(idx), tau)
 
