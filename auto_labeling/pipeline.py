@@ -466,9 +466,15 @@ def _results(self: AutoLabelingPipeline, rounds, stopped, target) -> PipelineRes
 def _estimate_baseline(self: AutoLabelingPipeline, res: PipelineResults, reference: float) -> None:
     "With a real tool: random sampling's label count estimated from the random items alone, or NaN and how many more."
     Xr, yr = self._random_items()
-    est = estimate_labels_random(self.model, Xr if len(yr) else np.empty((0, 0)), yr, reference, *self._seed,
-                                 metric=self.settings.metric,
-                                 random_state=0 if self.random_state is None else self.random_state)
+    key = (len(yr), round(float(reference), 9), self.settings.metric)
+    cached = getattr(self, "_baseline_estimate", None)
+    if cached is not None and cached[0] == key:          # a run that returns to wait for labels: no new random items,
+        est = cached[1]                                  # so the same bootstrap is not fitted again
+    else:
+        est = estimate_labels_random(self.model, Xr if len(yr) else np.empty((0, 0)), yr, reference, *self._seed,
+                                     metric=self.settings.metric,
+                                     random_state=0 if self.random_state is None else self.random_state)
+        self._baseline_estimate = (key, est)
     res.labels_random, res.baseline = est["value"], est["source"]
     res.labels_random_low, res.labels_random_high = est["low"], est["high"]
     res.more_random_needed = est["more_needed"]
