@@ -21,7 +21,8 @@ from .core import is_nan
 __all__ = ['CONTROL_TYPES', 'IMAGE_SUFFIXES', 'choice_value', 'ChoiceMap', 'image_classification_config',
            'text_classification_config', 'ner_config', 'object_detection_config', 'Control', 'config_objects',
            'parse_label_config', 'check_task_data', 'task_item_id', 'choices_result', 'rectangles_result',
-           'validate_result', 'result_to_label', 'annotation_who', 'annotation_event', 'is_image', 'image_size']
+           'validate_result', 'result_to_label', 'annotation_who', 'annotation_event', 'annotation_key',
+           'store_annotations', 'withdraw_deleted', 'is_image', 'image_size']
 
 # %% ../nbs/10_label_studio.ipynb #1ba0d799
 def choice_value(label) -> str:
@@ -315,6 +316,45 @@ def annotation_event(ann: dict, item_id, control: Control, users: dict | None = 
     if label is None:
         return None
     return str(item_id), label, who, f"label-studio:{ann['id']}:{when}"
+
+# %% ../nbs/10_label_studio.ipynb #c4e8f2a9
+def annotation_key(annotation_id) -> str:
+    "The store-state key that remembers which item and annotator a Label Studio annotation labeled."
+    if isinstance(annotation_id, bool) or not isinstance(annotation_id, (int, np.integer, str)) \
+            or not str(annotation_id).isdigit():
+        raise ValueError(f"an annotation id must be a non-negative integer; got {annotation_id!r}")
+    return f"label-studio:annotation:{int(annotation_id)}"
+
+
+def store_annotations(store, events) -> int:
+    """Store `annotation_event`s (as `LabelStore.add_pulled` does, one transaction per annotator) and, in the same
+    transaction, each annotation's `[item_id, who]` under `annotation_key`; how many labels were new."""
+    events, added = list(events), 0
+    for who in sorted({e[2] for e in events}, key=str):
+        mine = [e for e in events if e[2] == who]
+        store.add_items([e[0] for e in mine])
+        added += store.add_many([e[0] for e in mine], [e[1] for e in mine], who=who, kind="human",
+                                event_ids=[e[3] for e in mine],
+                                state={annotation_key(e[3].split(":")[1]): [e[0], who] for e in mine})
+    return added
+
+
+def withdraw_deleted(store, annotation_ids) -> dict:
+    """Retract the labels that deleted annotations gave: `{"withdrawn": [...], "unknown": [...], "superseded": [...]}`
+    (ids never stored here; ids whose annotator has labeled the item again since)."""
+    out = {"withdrawn": [], "unknown": [], "superseded": []}
+    for aid in annotation_ids:
+        kept = store.get_state(annotation_key(aid))
+        if kept is None:
+            out["unknown"].append(int(aid)); continue
+        item, who = kept
+        mine = store.history(item_id=item, who=who, kind="human")
+        last = mine.iloc[-1] if len(mine) else None
+        if last is None or last["label"] is None or not str(last["event_id"]).startswith(f"label-studio:{int(aid)}:"):
+            out["superseded"].append(int(aid)); continue
+        store.retract(item, who=who, kind="human", event_id=f"label-studio:{int(aid)}:deleted")
+        out["withdrawn"].append(int(aid))
+    return out
 
 # %% ../nbs/10_label_studio.ipynb #29353fbf
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")

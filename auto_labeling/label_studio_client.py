@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -18,12 +19,15 @@ from fastcore.basics import patch
 
 from .label_studio import (ChoiceMap, Control, annotation_event, check_task_data, choices_result,
                                         config_objects, image_size, parse_label_config, rectangles_result,
-                                        task_item_id, validate_result)
+                                        store_annotations, task_item_id, validate_result)
 from .server_client import ServerClient, ServerError, UploadReport
 from .store import LabelStore
 
+log = logging.getLogger("auto_labeling.label_studio")
+
 # %% auto #0
-__all__ = ['EXPORT_FORMATS', 'LS_TIME', 'prediction', 'files_root', 'local_files_url', 'LabelStudioError', 'LabelStudioClient']
+__all__ = ['log', 'EXPORT_FORMATS', 'LS_TIME', 'prediction', 'files_root', 'local_files_url', 'LabelStudioError',
+           'LabelStudioClient', 'task_map_key']
 
 # %% ../nbs/10a_label_studio_client.ipynb #0e217f32
 def _annotation_parts(pred):
@@ -111,6 +115,7 @@ class LabelStudioClient(ServerClient):
         self.project_id = project_id                 # the project calls use when given none (set by the user only)
         self._configs: dict = {}
         self._created: dict = {}                     # {id: title} of the projects this object created
+        self.lookup = None                           # how the last upload learned which items the project holds
         try:
             self.user = self.call(lambda: self._ls.users.whoami(), "check the API key", retry=False,
                                   not_found="no /api/current-user/whoami")
@@ -350,11 +355,62 @@ def _checked_tasks(self: LabelStudioClient, project_id: int, tasks) -> tuple[lis
     return out, ids
 
 # %% ../nbs/10a_label_studio_client.ipynb #41a2eed8
+def task_map_key(url: str, project_id) -> str:
+    "The label-store state key under which the uploaded `{item_id: task_id}` map of one project on one server lives."
+    return f"label-studio:tasks:{str(url).rstrip('/')}:{int(project_id)}"
+
+
+@patch
+def task_count(self: LabelStudioClient, project_id=None) -> int:
+    "How many tasks the project holds (one request for one task: Label Studio answers the total with it)."
+    project_id = self._pid(project_id)
+    answer = self._get_json("/api/tasks/", {"project": project_id, "fields": "task_only", "include": "id",
+                                            "page_size": 1}, f"count the tasks of project {project_id}")
+    return int(answer["total"])
+
+
+@patch
+def _known_tasks(self: LabelStudioClient, project_id: int, ids: list, store) -> tuple[dict, dict | None, int]:
+    """`{item: task id}` of `ids` the project holds, the project's whole map to keep in `store` (None: keep none) and
+    its task count.
+    The store's map is used when the project still holds exactly the tasks it counts; otherwise the project is asked."""
+    if store is None:
+        self.lookup = "listed: no store= given"
+        return self.task_ids_of(project_id, ids), None, -1
+    kept = store.get_state(task_map_key(self.url, project_id))
+    total = self.task_count(project_id)
+    if kept is not None and kept.get("total") == total:
+        self.lookup = "store"
+        tasks = kept["tasks"]
+        return {i: tasks[i] for i in ids if i in tasks}, tasks, total
+    if total == 0:
+        self.lookup = "empty project"
+        return {}, {}, 0
+    why = ("the store has no item -> task map for it" if kept is None else
+           f"it holds {total} tasks, the store's map {kept.get('total')}")
+    if len(ids) <= 100:                        # a round's few items: ask for them; the map stays unwritten
+        self.lookup = f"asked for {len(ids)} items: {why}"
+        log.info("project %d: %s; asking Label Studio for these %d items", project_id, why, len(ids))
+        return self.task_ids_of(project_id, ids), None, total
+    self.lookup = f"listed: {why}"
+    log.info("project %d: %s; listing its %d tasks once (kept in the store from now on)", project_id, why, total)
+    tasks = self.task_ids_by_item(project_id)
+    return {i: tasks[i] for i in ids if i in tasks}, tasks, total
+
+
+@patch
+def _keep_map(self: LabelStudioClient, store, project_id: int, tasks: dict | None, total: int) -> None:
+    "Keep the project's `{item: task id}` map and its task count in the store (after each chunk that landed)."
+    if store is not None and tasks is not None:
+        store.put_state(task_map_key(self.url, project_id), {"total": int(total), "tasks": tasks})
+
+
 @patch
 def upload_tasks(self: LabelStudioClient, project_id=None, tasks: Sequence[dict] | None = None,
-                 chunk_size: int = 500, progress: bool = True) -> UploadReport:
+                 chunk_size: int = 500, progress: bool = True, store: LabelStore | None = None) -> UploadReport:
     """Import tasks, predictions checked against the config; items already in the project are skipped. Without a
-    project: the one this client created whose config reads only keys every task's data has."""
+    project: the one this client created whose config reads only keys every task's data has. With `store=` the
+    uploaded `{item_id: task_id}` map is kept in the label store, so a re-run asks Label Studio one count, not a listing."""
     if tasks is None:
         raise ValueError("upload_tasks needs tasks=")
     from tqdm.auto import tqdm
@@ -365,7 +421,7 @@ def upload_tasks(self: LabelStudioClient, project_id=None, tasks: Sequence[dict]
         project_id = self._implicit_project("upload_tasks", f"tasks with data keys {sorted(keys)}", _takes_keys(keys))
     project_id = self._pid(project_id)
     tasks, ids = self._checked_tasks(project_id, tasks)
-    known = self.task_ids_of(project_id, ids)
+    known, mapped, total = self._known_tasks(project_id, ids, store)
     todo = [t for t, i in zip(tasks, ids) if i not in known]
     landed, relist = {}, False
     bar = tqdm(total=len(todo), desc=f"upload to project {project_id}", disable=not progress)
@@ -379,6 +435,9 @@ def upload_tasks(self: LabelStudioClient, project_id=None, tasks: Sequence[dict]
                 got = (getattr(answer, "model_extra", None) or {}).get("task_ids") or getattr(answer, "task_ids", None)
                 if attempt == 0 and got and len(got) == len(chunk):       # ids in the order of the chunk
                     landed.update((str(t["data"]["item_id"]), int(i)) for t, i in zip(chunk, got))
+                    if mapped is not None and not relist:
+                        mapped.update(landed)
+                        self._keep_map(store, project_id, mapped, total + len(landed))
                 else:
                     relist = True
                 break
@@ -397,6 +456,8 @@ def upload_tasks(self: LabelStudioClient, project_id=None, tasks: Sequence[dict]
         bar.update(len(todo[start:start + chunk_size]))
     bar.close()
     final = self.task_ids_of(project_id, ids) if relist else {**known, **landed}
+    if relist and store is not None:          # a chunk failed mid-way: the map is rebuilt from the project once
+        self._keep_map(store, project_id, self.task_ids_by_item(project_id), self.task_count(project_id))
     return UploadReport(created=len([i for i in ids if i not in known and i in final]),
                         skipped=len([i for i in ids if i in known]), task_ids={i: final.get(i) for i in ids})
 
@@ -645,4 +706,4 @@ def pull_annotations(self: LabelStudioClient, project_id=None, store: LabelStore
                 if ann.get("lead_time"):                     # seconds Label Studio timed the annotator
                     self.lead_times.append(float(ann["lead_time"]))
     self.pulled_until = _watermark(times) or since
-    return store.add_pulled(events)
+    return store_annotations(store, events)          # each annotation's item and annotator kept with it

@@ -131,7 +131,8 @@ def send(self: LabelStudioTool, batch: QueryResult):
         if p is not None:
             task["predictions"] = [p]
         tasks.append(task)
-    self.report = self.client.upload_tasks(self.project(), tasks, progress=False)
+    self.report = self.client.upload_tasks(self.project(), tasks, progress=False,   # the item -> task map
+                                           store=getattr(loop, "store", None))  # kept in the store
     return None
 
 

@@ -15,7 +15,8 @@ from typing import Callable
 import numpy as np
 
 from .core import check_int, check_real
-from .label_studio import ChoiceMap, Control, annotation_event, annotation_who
+from .label_studio import (ChoiceMap, Control, annotation_event, annotation_who, store_annotations,
+                                             withdraw_deleted)
 from .label_studio_client import LabelStudioClient
 from .label_studio_tool import LabelStudioTool
 from .loop import Loop
@@ -23,7 +24,7 @@ from .store import LabelStore
 
 log = logging.getLogger("auto_labeling.webhook")
 SECRET_HEADER = "X-Auto-Labeling-Secret"
-ANNOTATION_ACTIONS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED")
+ANNOTATION_ACTIONS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED")
 
 # %% auto #0
 __all__ = ['log', 'SECRET_HEADER', 'ANNOTATION_ACTIONS', 'make_webhook_app', 'Retrainer', 'WebhookServer', 'register_webhook',
@@ -44,7 +45,7 @@ def make_webhook_app(store: LabelStore, secret: str, control: Control, client: L
         raise ValueError("secret must be a string of at least 16 characters (it authenticates Label Studio)")
     expected = secret.encode()
     users: dict = {}
-    stats = {"stored": 0, "duplicates": 0, "rejected": 0, "withdrawn": 0}
+    stats = {"stored": 0, "duplicates": 0, "rejected": 0, "withdrawn": 0, "deleted": 0}
 
     def refuse(status: int, why: str) -> JSONResponse:
         stats["rejected"] += 1
@@ -79,6 +80,8 @@ def make_webhook_app(store: LabelStore, secret: str, control: Control, client: L
         given = project.get("id") if isinstance(project, dict) else project
         if project_id is not None and (isinstance(given, bool) or given != int(project_id)):
             return refuse(422, f"delivery for project {given!r}; this service stores project {int(project_id)}")
+        if action == "ANNOTATIONS_DELETED":
+            return await deleted(payload.get("annotations"))
         if not isinstance(ann, dict) or not isinstance(task, dict) or "id" not in ann \
                 or not isinstance(task.get("data"), dict) or "item_id" not in task["data"]:
             return refuse(400, "annotation webhook without annotation.id or task.data.item_id")
@@ -110,6 +113,17 @@ def make_webhook_app(store: LabelStore, secret: str, control: Control, client: L
             on_stored(1)
         return JSONResponse({"stored": new, "event_id": event_id})
 
+    async def deleted(annotations):
+        "Label Studio sends only the deleted annotations' ids: withdraw the labels they gave (kept with each label)."
+        if not isinstance(annotations, list) or not annotations or len(annotations) > 10_000 or not all(
+                isinstance(a, dict) and isinstance(a.get("id"), int) and not isinstance(a["id"], bool) and a["id"] >= 0
+                for a in annotations):
+            return refuse(422, "ANNOTATIONS_DELETED needs annotations: a list of 1 to 10,000 {\"id\": integer}")
+        done = await run_in_threadpool(withdraw_deleted, store, [a["id"] for a in annotations])
+        stats["deleted"] += len(done["withdrawn"])
+        log.info("ANNOTATIONS_DELETED %s", done)
+        return JSONResponse({"stored": False, **done})
+
     async def health(request):
         return JSONResponse({"ok": True, **stats})
 
@@ -120,8 +134,7 @@ def make_webhook_app(store: LabelStore, secret: str, control: Control, client: L
 
 def _store_one(store: LabelStore, item: str, label, who: str, event_id: str) -> int:
     "Register the item and add the label: 1 when it is new, 0 for a redelivery (decided in the insert)."
-    store.add_items([item])
-    return store.add_many([item], [label], who=who, kind="human", event_ids=[event_id])
+    return store_annotations(store, [(item, label, who, event_id)])    # with the annotation's item and annotator
 
 
 def _retract_one(store: LabelStore, item: str, who: str, event_id: str) -> int:

@@ -446,3 +446,41 @@ def test_a_project_this_client_did_not_create_is_never_picked(label_studio):
     named = client.upload_with_predictions(theirs.id, images, ["cat", "dog"], local_files_root=label_studio.files,
                                            progress=False)                   # named by the user: fine
     assert named.created == 2
+
+
+def test_a_rerun_takes_the_item_to_task_map_from_the_store_and_lists_only_when_it_must(label_studio, tmp_path):
+    "The uploaded item -> task map lives in the label store; the project is listed only without a current map."
+    from auto_labeling.label_studio_client import task_map_key
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    project = client.create_project("map in the store", text_classification_config(["ham", "spam"]))
+    texts, ids = [f"message {i}" for i in range(1200)], [f"m{i}" for i in range(1200)]
+    store = LabelStore(tmp_path / "labels.sqlite")
+    first = client.upload_text_tasks(project.id, texts, item_ids=ids, store=store, chunk_size=500, progress=False)
+    assert client.lookup == "empty project" and first.created == 1200
+    kept = store.get_state(task_map_key(label_studio.url, project.id))
+    assert kept["total"] == 1200 and kept["tasks"] == first.task_ids == client.task_ids_by_item(project.id)
+    store.close()
+
+    again_client, store = LabelStudioClient(label_studio.url, label_studio.token), LabelStore(tmp_path / "labels.sqlite")
+    again = again_client.upload_text_tasks(project.id, texts, item_ids=ids, store=store, progress=False)
+    assert again_client.lookup == "store" and again.created == 0 and again.skipped == 1200
+    assert again.task_ids == first.task_ids
+
+    more = again_client.upload_text_tasks(project.id, texts + ["one more"], item_ids=ids + ["new"], store=store,
+                                          progress=False)
+    assert again_client.lookup == "store" and more.created == 1 and more.skipped == 1200
+    assert store.get_state(task_map_key(label_studio.url, project.id))["total"] == 1201
+
+    client.sdk.tasks.delete(id=first.task_ids["m7"])                     # behind the store's back
+    healed = again_client.upload_text_tasks(project.id, texts, item_ids=ids, store=store, progress=False)
+    assert again_client.lookup == "listed: it holds 1200 tasks, the store's map 1201", again_client.lookup
+    assert healed.created == 1 and healed.skipped == 1199                 # the deleted item is uploaded again
+    assert client.task_ids_by_item(project.id) == store.get_state(task_map_key(label_studio.url, project.id))["tasks"]
+    assert len(client.task_ids_by_item(project.id)) == 1201
+
+    plain = client.upload_text_tasks(project.id, texts[:5], item_ids=ids[:5], progress=False)
+    assert client.lookup == "listed: no store= given" and plain.created == 0
+    other = LabelStore(tmp_path / "other.sqlite")                         # a store that never saw this project
+    few = client.upload_text_tasks(project.id, texts[:5], item_ids=ids[:5], store=other, progress=False)
+    assert client.lookup == "asked for 5 items: the store has no item -> task map for it" and few.created == 0
+    assert other.get_state(task_map_key(label_studio.url, project.id)) is None

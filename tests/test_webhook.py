@@ -231,3 +231,56 @@ def test_deliveries_are_validated_counted_once_and_a_cleared_choice_withdraws_th
         assert _answer(url, json.dumps(cleared).encode())[1]["withdrawn"] is False   # a redelivery: once
     finally:
         server.stop()
+
+
+def test_deleted_annotations_withdraw_their_labels_delivered_or_pulled(label_studio, tmp_path):
+    "Label Studio 1.23.2 sends ANNOTATIONS_DELETED with the ids only; the labels they gave leave the store."
+    from servers import free_port
+    from auto_labeling.webhook import serve_webhook
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    project = client.create_project("webhook-deletions", text_classification_config(["ham", "spam"]))
+    client.upload_text_tasks(project.id, ["buy now", "hello mum", "cheap pills", "see you"],
+                             item_ids=["a", "b", "c", "d"], progress=False)
+    tasks, control = client.task_ids_by_item(project.id), client.controls(project.id)[0]
+    store = LabelStore(tmp_path / "labels.sqlite")
+    pulled = client.sdk.annotations.create(id=tasks["c"], result=choices_result(control, "spam"))  # made while down
+    server, _ = serve_webhook(client, project.id, store, SECRET, port=free_port(), block=False)
+    try:
+        hook = [h for h in client.sdk.webhooks.list(project=str(project.id)) if h.url == server.url + "/webhook"]
+        assert "ANNOTATIONS_DELETED" in hook[0].actions
+        assert store.labels() == {"c": "spam"}                          # caught up by the pull on start
+        made = {k: client.sdk.annotations.create(id=tasks[k], result=choices_result(control, lab))
+                for k, lab in (("a", "spam"), ("b", "ham"), ("d", "ham"))}
+        assert wait_for(lambda: store.labels() == {"a": "spam", "b": "ham", "c": "spam", "d": "ham"}, 30)
+        client.sdk.annotations.delete(id=made["a"].id)                  # the annotation's delete button
+        assert wait_for(lambda: "a" not in store.labels(), 30), store.labels()
+        client.sdk.annotations.delete(id=pulled.id)                     # one that came in by the pull, not a delivery
+        assert wait_for(lambda: "c" not in store.labels(), 30), store.labels()
+        import httpx                                                    # the Data Manager's "Delete annotations"
+        answer = httpx.post(f"{label_studio.url}/api/dm/actions", params={"id": "delete_tasks_annotations",
+                                                                          "project": project.id},
+                            json={"selectedItems": {"all": False, "included": [tasks["b"]]}},
+                            headers={"Authorization": f"Token {label_studio.token}"}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert wait_for(lambda: "b" not in store.labels(), 30), store.labels()
+        assert store.labels() == {"d": "ham"}                           # the label nobody withdrew stays
+        with urllib.request.urlopen(server.url + "/health", timeout=10) as r:
+            assert json.load(r)["deleted"] == 3
+        history = store.history()
+        assert history["label"].isna().sum() == 3                       # tombstones: the old labels stay in history
+        assert set(history.loc[history["label"].isna(), "event_id"]) == {
+            f"label-studio:{made['a'].id}:deleted", f"label-studio:{pulled.id}:deleted",
+            f"label-studio:{made['b'].id}:deleted"}
+        code, body = _answer(server.url + "/webhook", json.dumps(
+            {"action": "ANNOTATIONS_DELETED", "annotations": [{"id": made["a"].id}],
+             "project": {"id": project.id}}).encode())                  # a redelivery: nothing new
+        assert code == 200 and body["withdrawn"] == [] and body["superseded"] == [made["a"].id]
+        for bad in ([], "7", [{"id": "7"}], [{"id": True}], [{"id": -1}], [{}]):
+            code, body = _answer(server.url + "/webhook", json.dumps(
+                {"action": "ANNOTATIONS_DELETED", "annotations": bad, "project": {"id": project.id}}).encode())
+            assert code == 422 and "ANNOTATIONS_DELETED needs annotations" in body["error"], (bad, code, body)
+        code, _ = _answer(server.url + "/webhook", json.dumps(
+            {"action": "ANNOTATIONS_DELETED", "annotations": [{"id": made["d"].id}], "project": {"id": 999}}).encode())
+        assert code == 422 and store.labels() == {"d": "ham"}           # another project's deletion: refused
+    finally:
+        server.stop()
