@@ -26,8 +26,8 @@ from .store import LabelStore
 log = logging.getLogger("auto_labeling.label_studio")
 
 # %% auto #0
-__all__ = ['log', 'EXPORT_FORMATS', 'LS_TIME', 'prediction', 'files_root', 'local_files_url', 'LabelStudioError',
-           'LabelStudioClient', 'task_map_key']
+__all__ = ['log', 'EXPORT_FORMATS', 'LS_TIME', 'prediction', 'files_root', 'local_files_url', 'is_remote', 'image_url',
+           'LabelStudioError', 'LabelStudioClient', 'task_map_key']
 
 # %% ../nbs/10a_label_studio_client.ipynb #0e217f32
 def _annotation_parts(pred):
@@ -54,7 +54,7 @@ def prediction(control: Control, pred, image_path=None, model_version: str = "au
         raise ValueError(f"box predictions need a project with <RectangleLabels> (object_detection_config); control "
                          f"{control.name!r} is {control.type}")
     if control.type == "rectanglelabels":
-        if image_path is None or str(image_path).startswith(("http://", "https://", "/data/")):
+        if image_path is None or str(image_path).startswith(("http://", "https://", "/data/local-files/", "/data/upload/")):
             raise ValueError("box predictions need a local image file to read its size from")
         result = rectangles_result(control, pred, image_size(image_path), choices)
         scores = [b.get("score") for b in pred if b.get("score") is not None]
@@ -72,13 +72,18 @@ def prediction(control: Control, pred, image_path=None, model_version: str = "au
 
 # %% ../nbs/10a_label_studio_client.ipynb #c3be8674
 def files_root(local_files_root=None) -> Path:
-    "The server's LOCAL_FILES_DOCUMENT_ROOT: the argument, else the environment; refused when neither is set."
+    "The server's LOCAL_FILES_DOCUMENT_ROOT: the argument, else the environment; refused when neither is set, or `/`."
     root = local_files_root or os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT")
     if not root:
         raise ValueError("image files need the folder Label Studio serves them from: pass local_files_root= (the "
                          "server's LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT, with LABEL_STUDIO_LOCAL_FILES_SERVING_"
                          "ENABLED=true) or set LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT here, or use upload_images")
-    return Path(root).resolve()
+    root = Path(root).resolve()
+    if root == Path(root.anchor):
+        raise ValueError(f"local files root {str(root)!r} would let Label Studio serve every file on the machine: set "
+                         f"LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT (on the server and here) to the folder that holds the "
+                         f"images, e.g. /srv/images, or use upload_images")
+    return root
 
 
 def local_files_url(path, root) -> str:
@@ -88,6 +93,37 @@ def local_files_url(path, root) -> str:
         raise ValueError(f"{path} is not under the local files root {root}, so Label Studio cannot serve it; move it "
                          f"under the root, pass the server's root as local_files_root=, or use upload_images")
     return f"/data/local-files/?d={path.relative_to(root).as_posix()}"
+
+
+def _local_files_d(value: str) -> str | None:
+    "The `d` of a Label Studio local-files URL (`/data/local-files/?d=...`, maybe inside a full URL), else None."
+    from urllib.parse import parse_qs, urlsplit
+    parts = urlsplit(value)
+    if parts.path.rstrip("/") != "/data/local-files":
+        return None
+    d = parse_qs(parts.query).get("d")
+    if not d or len(d) != 1 or not d[0]:
+        raise ValueError(f"local-files URL {value!r} names no file (?d=<path under the local files root>)")
+    return d[0]
+
+
+def is_remote(value: str) -> bool:
+    "Whether an image value is one Label Studio fetches itself: an `http(s)://` URL or its own `/data/upload/` file."
+    return value.startswith(("http://", "https://", "/data/upload/"))
+
+
+def image_url(value, local_files_root=None) -> str:
+    """What a task's data shows for one image: a file path as its local-files URL; a local-files URL checked to stay
+    under the root; an `http(s)` URL or a Label Studio upload as it is. Every local path is checked against the root."""
+    value = str(value)
+    d = _local_files_d(value)
+    if d is None:
+        return value if is_remote(value) else local_files_url(value, files_root(local_files_root))
+    root = files_root(local_files_root)
+    if d.startswith("/") or root not in (root / d).resolve().parents:
+        raise ValueError(f"local-files URL {value!r} points outside the local files root {root} (d={d!r}); give the "
+                         f"file's path under the root (e.g. {root / 'images/0001.png'}) or a d= relative to it")
+    return value
 
 # %% ../nbs/10a_label_studio_client.ipynb #05fa7c1e
 EXPORT_FORMATS = ("JSON", "JSON_MIN", "CSV", "TSV", "COCO", "YOLO", "VOC")
@@ -513,12 +549,10 @@ def upload_with_predictions(self: LabelStudioClient, project_id=None, images: Se
     if len(item_ids) != len(images) or (predictions is not None and len(predictions) != len(images)):
         raise ValueError(f"images, item_ids and predictions must have one entry per image; got {len(images)}, "
                          f"{len(item_ids)}, {None if predictions is None else len(predictions)}")
-    files = [img for img in images if not img.startswith(("http://", "https://", "/data/"))]
-    root = files_root(local_files_root) if files else None
     folders, tasks = set(), []
     for k, (img, item) in enumerate(zip(images, item_ids)):
-        url = img if root is None or img not in files else local_files_url(img, root)
-        if url is not img:
+        url = image_url(img, local_files_root)               # every local path checked against the explicit root
+        if url != img:
             folders.add(Path(img).resolve().parent)
         task = {"data": {control.data_key: url, "item_id": item}}
         p = None if predictions is None else prediction(control, predictions[k], img, model_version, choices)

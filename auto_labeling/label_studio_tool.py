@@ -16,7 +16,7 @@ from .core import QueryResult, check_callable
 from .destinations import Collected, LabelingTool
 from .label_studio import (ChoiceMap, Control, image_classification_config, is_image,
                                         text_classification_config)
-from .label_studio_client import LabelStudioClient, files_root, local_files_url, prediction
+from .label_studio_client import LabelStudioClient, image_url, prediction
 from .store import LabelStore
 
 # %% auto #0
@@ -99,13 +99,10 @@ def _shown_values(self: LabelStudioTool, items) -> list[str]:
     values = [self.to_data(item) if self.to_data is not None else str(item) for item in items]
     if self.control().object_type != "Image":
         return values
-    files = [k for k, v in enumerate(values) if not v.startswith(("http://", "https://", "/data/"))]
-    if files:
-        root = files_root(self.local_files_root)
-        for folder in sorted({Path(values[k]).resolve().parent for k in files}):
-            self.client.add_local_storage(self.project(), folder)
-        for k in files:
-            values[k] = local_files_url(values[k], root)
+    shown = [image_url(v, self.local_files_root) for v in values]      # every local path checked against the root
+    for folder in sorted({Path(v).resolve().parent for v, s in zip(values, shown) if s != v}):
+        self.client.add_local_storage(self.project(), folder)
+    values = shown
     local = next((v for v in values if v.startswith("/data/local-files/")), None)
     if local is not None:
         status = self.client.image_status(local)

@@ -44,7 +44,7 @@ class _Loop:                      # what a tool reads of its loop (Loop itself n
 
 
 def one_repeat(ls, n, rep, rng, tmp):
-    client = LabelStudioClient(ls.url, ls.token)
+    client = LabelStudioClient(ls.url, ls.token, timeout=600)      # the SDK call alone can take minutes under load
     texts = [f"message {rep}-{i}: {' '.join(rng.choice(['cheap', 'hello', 'pills', 'mum'], 6))}" for i in range(n)]
     preds = [{c: float(p) for c, p in zip(CLASSES, rng.dirichlet(np.ones(10)))} for _ in range(n)]
     cmap = ChoiceMap(CLASSES)
@@ -67,7 +67,7 @@ def one_repeat(ls, n, rep, rng, tmp):
     assert report.created == n and len(set(report.task_ids.values())) == n
     store.close()
     t0 = time.perf_counter()
-    client2, store = LabelStudioClient(ls.url, ls.token), LabelStore(f"{tmp}/labels-{rep}.sqlite")
+    client2, store = LabelStudioClient(ls.url, ls.token, timeout=600), LabelStore(f"{tmp}/labels-{rep}.sqlite")
     again = client2.upload_text_tasks(ours.id, texts, item_ids=range(n), predictions=preds, choices=cmap,
                                       progress=False, store=store)
     out["rerun"] = time.perf_counter() - t0

@@ -484,3 +484,46 @@ def test_a_rerun_takes_the_item_to_task_map_from_the_store_and_lists_only_when_i
     few = client.upload_text_tasks(project.id, texts[:5], item_ids=ids[:5], store=other, progress=False)
     assert client.lookup == "asked for 5 items: the store has no item -> task map for it" and few.created == 0
     assert other.get_state(task_map_key(label_studio.url, project.id)) is None
+
+
+def test_every_local_path_is_checked_against_an_explicit_root(client, label_studio, tmp_path, monkeypatch):
+    "No `/` root, and local-files URLs or /data/... paths are checked like file paths (issue 19)."
+    from auto_labeling.label_studio_tool import LabelStudioTool
+    monkeypatch.delenv("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT", raising=False)
+    project = client.create_project("explicit root", image_classification_config(["cat", "dog"]))
+    images = make_images(Path(label_studio.files) / "explicit", 2)
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(images[0].read_bytes())
+    escape = "/data/local-files/?d=" + "../" * 12 + str(secret).lstrip("/")
+    for bad, why in ((escape, "outside the local files root"),
+                     (f"/data/local-files/?d={secret}", "outside the local files root"),
+                     (f"{label_studio.url}/data/local-files/?d=explicit/../../../x.png", "outside the local files root"),
+                     (str(secret), "is not under the local files root")):
+        with pytest.raises(ValueError, match=why):
+            client.upload_with_predictions(project.id, [bad], ["cat"], local_files_root=label_studio.files,
+                                           progress=False)
+    with pytest.raises(ValueError, match="every file on the machine"):   # an explicit "/" is refused too
+        client.upload_with_predictions(project.id, [str(secret)], ["cat"], local_files_root="/", progress=False)
+    monkeypatch.setenv("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT", "/")
+    with pytest.raises(ValueError, match="LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT"):
+        client.upload_with_predictions(project.id, [escape], ["cat"], progress=False)
+    monkeypatch.delenv("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT")
+    with pytest.raises(ValueError, match="pass local_files_root="):     # a local-files URL needs the root as well
+        client.upload_with_predictions(project.id, ["/data/local-files/?d=explicit/img_0.png"], ["cat"],
+                                       progress=False)
+    assert client.task_ids_by_item(project.id) == {}                      # nothing was uploaded
+    ok = client.upload_with_predictions(project.id, ["/data/local-files/?d=explicit/img_0.png", images[1]],
+                                        ["cat", "dog"], local_files_root=label_studio.files, progress=False)
+    assert ok.created == 2
+    shown = [t["data"]["image"] for t in client.iter_tasks(project.id)]
+    assert sorted(shown) == ["/data/local-files/?d=explicit/img_0.png", "/data/local-files/?d=explicit/img_1.png"]
+    assert all(client.image_status(u) == 200 for u in shown)
+
+    class _Loop:                                                          # what the tool reads of its loop
+        classes = ["cat", "dog"]
+        learner = None
+        pool = None
+    tool = LabelStudioTool(client, project.id, local_files_root=label_studio.files)
+    tool.loop = _Loop()
+    with pytest.raises(ValueError, match="outside the local files root"):
+        tool._shown_values([escape])
