@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 from fastcore.basics import patch
 
-from .core import QueryResult, check_callable
+from .core import QueryResult, check_bool, check_callable
 from .destinations import Collected, LabelingTool
 from .label_studio import (ChoiceMap, Control, image_classification_config, is_image,
                                         text_classification_config)
@@ -20,7 +20,7 @@ from .label_studio_client import LabelStudioClient, image_url, prediction
 from .store import LabelStore
 
 # %% auto #0
-__all__ = ['LabelStudioTool', 'label_studio_tool']
+__all__ = ['QUEUE_VIEW', 'QUEUE_ORDER', 'LabelStudioTool', 'label_studio_tool']
 
 # %% ../nbs/10b_label_studio_tool.ipynb #588404bc
 def _setting(value, env: str):
@@ -34,7 +34,8 @@ class LabelStudioTool(LabelingTool):
 
     def __init__(self, client: LabelStudioClient | None = None, project_id: int | None = None, url: str | None = None,
                  api_key: str | None = None, project_title: str = "auto_labeling pipeline",
-                 to_data: Callable | None = None, model_version: str = "auto_labeling", local_files_root=None):
+                 to_data: Callable | None = None, model_version: str = "auto_labeling", local_files_root=None,
+                 order_queue: bool = True):
         if client is None:
             url, api_key = _setting(url, "LABEL_STUDIO_URL"), _setting(api_key, "LABEL_STUDIO_API_KEY")
             missing = [m for m, v in (("url= or LABEL_STUDIO_URL", url), ("api_key= or LABEL_STUDIO_API_KEY", api_key))
@@ -49,6 +50,8 @@ class LabelStudioTool(LabelingTool):
         self.model_version, self.report, self._control, self._choices = model_version, None, None, None
         self.pulled_until = None                    # Label Studio time up to which annotations were pulled
         self.local_files_root = local_files_root    # the server's LOCAL_FILES_DOCUMENT_ROOT (else the environment)
+        self.order_queue = check_bool(order_queue, "order_queue")  # rank the unlabeled tasks after each send
+        self.queue_view = None                      # the Data Manager view that orders them (its id)
 
     def __repr__(self) -> str:
         return f"LabelStudioTool(url={self.client.url!r}, project_id={self.project_id!r})"
@@ -130,6 +133,9 @@ def send(self: LabelStudioTool, batch: QueryResult):
         tasks.append(task)
     self.report = self.client.upload_tasks(self.project(), tasks, progress=False,   # the item -> task map
                                            store=getattr(loop, "store", None))  # kept in the store
+    scores = getattr(loop.learner, "scores", None)
+    if self.order_queue and callable(scores) and scores() is not None:
+        self.rank_queue(scores())                     # the most informative unlabeled task is served first
     return None
 
 
@@ -153,6 +159,52 @@ def restore(self: LabelStudioTool, state: dict) -> None:
         self.project_id = int(state["project_id"])
     if state.get("pulled_until") and int(state.get("project_id") or -1) == self.project_id:
         self.pulled_until = str(state["pulled_until"])
+
+# %% ../nbs/10b_label_studio_tool.ipynb #b83d5f17
+QUEUE_VIEW = "auto_labeling: most informative first"
+QUEUE_ORDER = "tasks:data.query_score"
+
+
+@patch
+def rank_queue(self: LabelStudioTool, scores) -> list[str]:
+    """Write `scores` (per pool position; higher = more worth labeling) into the unlabeled tasks' `data.query_score`,
+    keep the view that orders them highest first, and make the stream follow it; returns the item ids in that order."""
+    pool, pid, ranked = self.loop.pool, self.project(), []
+    scores = np.asarray(scores, dtype=float)
+    for task in self.client.iter_tasks(pid, "task_only", unlabeled=True):
+        data = task.get("data") or {}
+        pos = pool.positions_of([str(data.get("item_id"))]).get(str(data.get("item_id")))
+        if pos is None or pos >= len(scores) or not np.isfinite(scores[pos]):
+            continue
+        score = round(float(scores[pos]), 6)
+        ranked.append((-score, int(task["id"]), str(data["item_id"])))
+        if data.get("query_score") != score:
+            self.client.api("PATCH", f"/api/tasks/{task['id']}/", f"score task {task['id']}",
+                            json={"data": {**data, "query_score": score}})
+    self.queue_view = self._queue_view(pid)
+    return [item for _, _, item in sorted(ranked)]
+
+
+@patch
+def _queue_view(self: LabelStudioTool, pid: int) -> int:
+    "The project's view of unlabeled tasks ordered by `query_score` (created once, found by title); sampling sequential."
+    data = {"title": QUEUE_VIEW, "ordering": [f"-{QUEUE_ORDER}"], "columnsDisplayType": {QUEUE_ORDER: "Number"},
+            "filters": {"conjunction": "and", "items": [{"filter": "filter:tasks:total_annotations",
+                                                         "operator": "equal", "type": "Number", "value": 0}]}}
+    views = self.client.api("GET", "/api/dm/views/", f"list the views of project {pid}", params={"project": pid})
+    ours = [v for v in views if (v.get("data") or {}).get("title") == QUEUE_VIEW]
+    if ours:
+        if {k: ours[0]["data"].get(k) for k in data} != data:
+            self.client.api("PATCH", f"/api/dm/views/{ours[0]['id']}/", "update the queue view",
+                            json={"project": pid, "data": {**ours[0]["data"], **data}})
+        view = ours[0]["id"]
+    else:
+        view = self.client.api("POST", "/api/dm/views/", "create the queue view", json={"project": pid, "data": data},
+                               retry=False)["id"]
+    if self.client.api("GET", f"/api/projects/{pid}/", f"read project {pid}").get("sampling") != "Sequential sampling":
+        self.client.api("PATCH", f"/api/projects/{pid}/", "make the labeling stream sequential",
+                        json={"sampling": "Sequential sampling"})
+    return int(view)
 
 # %% ../nbs/10b_label_studio_tool.ipynb #8d366b71
 def label_studio_tool(**options) -> LabelStudioTool:

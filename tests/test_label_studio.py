@@ -527,3 +527,123 @@ def test_every_local_path_is_checked_against_an_explicit_root(client, label_stud
     tool.loop = _Loop()
     with pytest.raises(ValueError, match="outside the local files root"):
         tool._shown_values([escape])
+
+
+def test_the_labeling_stream_serves_tasks_in_our_ranking(label_studio, tmp_path):
+    """After a send, the unlabeled tasks carry our query score and a Data Manager view orders them; what an annotator
+    really gets next (`GET /api/projects/{id}/next?view=`) follows our ranking task by task."""
+    import httpx
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+    from auto_labeling.core import Pool
+    from auto_labeling.label_studio_tool import QUEUE_VIEW, LabelStudioTool
+    from auto_labeling.loop import Loop
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400] / 16, y[:400]
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    project = client.create_project("ranked queue", text_classification_config([str(c) for c in range(10)]))
+    client.api("PATCH", f"/api/projects/{project.id}/", "start from uniform sampling",
+               json={"sampling": "Uniform sampling"})                      # rank_queue must make it sequential
+    store = LabelStore(tmp_path / "labels.sqlite")
+    learner = ActiveLearner(LogisticRegression(max_iter=500), batch_size=8, X_training=X[:40], y_training=y[:40],
+                            random_state=0, store=store)
+    pool = Pool(X, items=[f"digit {i}, pixel sum {X[i].sum():.1f}" for i in range(len(X))])
+    loop = Loop(learner, pool, LabelStudioTool(client, project.id), classes=list(range(10)))
+    loop.send(n_instances=8)                             # uploaded in the query's order, then ranked
+    tool, sent = loop.tool, list(loop.outstanding)
+    learner.teach(X[40:120], y[40:120])                  # a retrain: the queue's scores change
+    learner.query(pool)
+    scores = learner.scores()
+    ours = sorted(sent, key=lambda item: -round(float(scores[pool.positions_of([item])[item]]), 6))
+    assert tool.rank_queue(scores) == ours
+    tasks = client.task_ids_by_item(project.id)
+    assert len(tasks) == 8 and set(tasks) == set(sent)
+    assert [tasks[i] for i in ours] != sorted(tasks.values())   # not the task order, so the check means something
+    assert [t["data"]["query_score"] for t in client.iter_tasks(project.id)] != []
+    views = client.api("GET", "/api/dm/views/", "views", params={"project": project.id})
+    assert [v["data"]["title"] for v in views].count(QUEUE_VIEW) == 1 and tool.queue_view == views[0]["id"]
+    assert client.api("GET", f"/api/projects/{project.id}/", "project")["sampling"] == "Sequential sampling"
+    assert tool.rank_queue(scores) == ours                                  # again: same view, nothing new
+    assert len(client.api("GET", "/api/dm/views/", "views", params={"project": project.id})) == 1
+    by_task = {v: k for k, v in tasks.items()}
+    auth = {"Authorization": f"Token {label_studio.token}"}
+    control, served = client.controls(project.id)[0], []
+    for _ in range(8):                                   # an annotator labels the queue from our tab
+        task = httpx.get(f"{label_studio.url}/api/projects/{project.id}/next", params={"view": tool.queue_view},
+                         headers=auth, timeout=60).json()
+        served.append(by_task[task["id"]])
+        client.sdk.annotations.create(id=task["id"], result=choices_result(control, "3"))
+    assert served == ours, (served, ours)
+    loop.collect()
+    loop.send(n_instances=8)                             # the next round: new tasks, new scores
+    fresh = {v for k, v in client.task_ids_by_item(project.id).items() if k not in tasks}
+    assert len(fresh) == 8
+    plain = httpx.get(f"{label_studio.url}/api/projects/{project.id}/next", headers=auth, timeout=60).json()
+    assert plain["id"] == min(fresh)                     # without the view, Community serves tasks in task order
+    again = httpx.get(f"{label_studio.url}/api/projects/{project.id}/next", params={"view": tool.queue_view},
+                      headers=auth, timeout=60).json()
+    assert again["id"] == plain["id"]                    # and a task the annotator holds (locked) comes back first
+
+
+def test_chromium_shows_the_ranked_queue_and_what_label_all_tasks_really_serves(label_studio, tmp_path):
+    """In Chromium, logged in as the test user: the Data Manager tab lists the unlabeled tasks in our ranking, and a
+    task's labeling page shows the pre-annotation. What "Label All Tasks" serves is recorded as it is: Community
+    1.23.2's button asks `/api/dm/actions?id=next_task&tabID=<tab>`, which does not apply the tab's ordering (the
+    server reads `view`, not `tabID`), so under sequential sampling it serves the lowest task id first."""
+    from playwright.sync_api import sync_playwright
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+    from auto_labeling.core import Pool
+    from auto_labeling.label_studio_tool import LabelStudioTool
+    from auto_labeling.loop import Loop
+    artifacts = Path(__file__).resolve().parent.parent / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400] / 16, y[:400]
+    client = LabelStudioClient(label_studio.url, label_studio.token)
+    project = client.create_project("digits, ranked queue", text_classification_config([str(c) for c in range(10)]))
+    learner = ActiveLearner(LogisticRegression(max_iter=500), batch_size=8, X_training=X[:40], y_training=y[:40],
+                            random_state=0, store=LabelStore(tmp_path / "labels.sqlite"))
+    pool = Pool(X, items=[f"digit {i}, pixel sum {X[i].sum():.1f}" for i in range(len(X))])
+    loop = Loop(learner, pool, LabelStudioTool(client, project.id), classes=list(range(10)))
+    loop.send(n_instances=8)
+    learner.teach(X[40:120], y[40:120])                  # a retrain: the scores of the queue change
+    learner.query(pool)
+    ours = loop.tool.rank_queue(learner.scores())
+    tasks = client.task_ids_by_item(project.id)
+    ranked_ids = [tasks[i] for i in ours]
+    assert ranked_ids != sorted(ranked_ids)              # the ranking is not the task order, so the check means something
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 800})
+            page.goto(f"{label_studio.url}/user/login/")
+            page.fill("input[name=email]", "admin@example.com")
+            page.fill("input[name=password]", "admin-test-password")
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            with page.expect_response(lambda r: "/api/tasks" in r.url and f"view={loop.tool.queue_view}" in r.url,
+                                      timeout=120_000) as listed:
+                page.goto(f"{label_studio.url}/projects/{project.id}/data?tab={loop.tool.queue_view}")
+            assert [t["id"] for t in listed.value.json()["tasks"]] == ranked_ids   # the tab: our ranking
+            page.get_by_text("Label All Tasks").wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(artifacts / "label_studio_queue_view.png"))
+            with page.expect_response(lambda r: "/api/dm/actions" in r.url and "next_task" in r.url,
+                                      timeout=120_000) as served:
+                page.get_by_text("Label All Tasks").click()
+            assert f"tabID={loop.tool.queue_view}" in served.value.url and "view=" not in served.value.url
+            task = served.value.json()
+            page.get_by_text("Submit").wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(artifacts / "label_studio_task_preannotated.png"))
+            checked = page.locator("input[type=checkbox]:checked")
+            assert checked.count() == 1                   # the pre-annotation is selected on the labeling page
+            prediction = task["predictions"][0]["result"][0]["value"]["choices"]
+            assert page.locator(f"text={prediction[0]}").count() >= 1
+            assert task["id"] == min(tasks.values())      # the button: task order, not the tab's
+        finally:
+            browser.close()
+    for name in ("label_studio_queue_view.png", "label_studio_task_preannotated.png"):
+        assert (artifacts / name).stat().st_size > 10_000
