@@ -27,7 +27,7 @@ log = logging.getLogger("auto_labeling.label_studio")
 
 # %% auto #0
 __all__ = ['log', 'EXPORT_FORMATS', 'LS_TIME', 'prediction', 'files_root', 'local_files_url', 'is_remote', 'image_url',
-           'LabelStudioError', 'LabelStudioClient', 'task_map_key']
+           'LabelStudioError', 'LabelStudioClient']
 
 # %% ../nbs/10a_label_studio_client.ipynb #0e217f32
 def _annotation_parts(pred):
@@ -278,6 +278,18 @@ def _takes_keys(keys: set):
 LS_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"          # Label Studio's Datetime filter format
 
 
+def _raise_for(response):
+    "Turn an httpx response's error status into the SDK's ApiError, so `call` handles it like any SDK call."
+    from label_studio_sdk.core.api_error import ApiError
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text[:500]
+        raise ApiError(status_code=response.status_code, body=body)
+    return response.json()
+
+
 @patch
 def _get_json(self: LabelStudioClient, path: str, params: dict, what: str, not_found: str | None = None):
     "GET a JSON answer of Label Studio's API (retried, errors mapped like every call)."
@@ -402,113 +414,6 @@ def _checked_tasks(self: LabelStudioClient, project_id: int, tasks) -> tuple[lis
         raise ValueError("item ids repeat within the upload; each item is one task")
     return out, ids
 
-# %% ../nbs/10a_label_studio_client.ipynb #41a2eed8
-def task_map_key(url: str, project_id) -> str:
-    "The label-store state key under which the uploaded `{item_id: task_id}` map of one project on one server lives."
-    return f"label-studio:tasks:{str(url).rstrip('/')}:{int(project_id)}"
-
-
-@patch
-def task_count(self: LabelStudioClient, project_id=None) -> int:
-    "How many tasks the project holds (one request for one task: Label Studio answers the total with it)."
-    project_id = self._pid(project_id)
-    answer = self._get_json("/api/tasks/", {"project": project_id, "fields": "task_only", "include": "id",
-                                            "page_size": 1}, f"count the tasks of project {project_id}")
-    return int(answer["total"])
-
-
-@patch
-def _known_tasks(self: LabelStudioClient, project_id: int, ids: list, store) -> tuple[dict, dict | None, int]:
-    """`{item: task id}` of `ids` the project holds, the project's whole map to keep in `store` (None: keep none) and
-    its task count.
-    The store's map is used when the project still holds exactly the tasks it counts; otherwise the project is asked."""
-    if store is None:
-        self.lookup = "listed: no store= given"
-        return self.task_ids_of(project_id, ids), None, -1
-    kept = store.get_state(task_map_key(self.url, project_id))
-    total = self.task_count(project_id)
-    if kept is not None and kept.get("total") == total:
-        self.lookup = "store"
-        tasks = kept["tasks"]
-        return {i: tasks[i] for i in ids if i in tasks}, tasks, total
-    if total == 0:
-        self.lookup = "empty project"
-        return {}, {}, 0
-    why = ("the store has no item -> task map for it" if kept is None else
-           f"it holds {total} tasks, the store's map {kept.get('total')}")
-    if len(ids) <= 100:                        # a round's few items: ask for them; the map stays unwritten
-        self.lookup = f"asked for {len(ids)} items: {why}"
-        log.info("project %d: %s; asking Label Studio for these %d items", project_id, why, len(ids))
-        return self.task_ids_of(project_id, ids), None, total
-    self.lookup = f"listed: {why}"
-    log.info("project %d: %s; listing its %d tasks once (kept in the store from now on)", project_id, why, total)
-    tasks = self.task_ids_by_item(project_id)
-    return {i: tasks[i] for i in ids if i in tasks}, tasks, total
-
-
-@patch
-def _keep_map(self: LabelStudioClient, store, project_id: int, tasks: dict | None, total: int) -> None:
-    "Keep the project's `{item: task id}` map and its task count in the store (after each chunk that landed)."
-    if store is not None and tasks is not None:
-        store.put_state(task_map_key(self.url, project_id), {"total": int(total), "tasks": tasks})
-
-
-@patch
-def upload_tasks(self: LabelStudioClient, project_id=None, tasks: Sequence[dict] | None = None,
-                 chunk_size: int = 500, progress: bool = True, store: LabelStore | None = None) -> UploadReport:
-    """Import tasks, predictions checked against the config; items already in the project are skipped. Without a
-    project: the one this client created whose config reads only keys every task's data has. With `store=` the
-    uploaded `{item_id: task_id}` map is kept in the label store, so a re-run asks Label Studio one count, not a listing."""
-    if tasks is None:
-        raise ValueError("upload_tasks needs tasks=")
-    from tqdm.auto import tqdm
-    tasks = list(tasks)
-    if project_id is None:
-        keys = [set(t["data"]) if isinstance(t, dict) and isinstance(t.get("data"), dict) else set() for t in tasks]
-        keys = set.intersection(*keys) if keys else set()
-        project_id = self._implicit_project("upload_tasks", f"tasks with data keys {sorted(keys)}", _takes_keys(keys))
-    project_id = self._pid(project_id)
-    tasks, ids = self._checked_tasks(project_id, tasks)
-    known, mapped, total = self._known_tasks(project_id, ids, store)
-    todo = [t for t, i in zip(tasks, ids) if i not in known]
-    landed, relist = {}, False
-    bar = tqdm(total=len(todo), desc=f"upload to project {project_id}", disable=not progress)
-    for start in range(0, len(todo), chunk_size):
-        chunk = todo[start:start + chunk_size]
-        for attempt in range(self.retries + 1):
-            try:
-                answer = self.call(lambda: self._ls.projects.import_tasks(id=project_id, request=chunk,
-                                                                          return_task_ids=True),
-                                   f"import tasks into project {project_id}", retry=False)
-                got = (getattr(answer, "model_extra", None) or {}).get("task_ids") or getattr(answer, "task_ids", None)
-                if attempt == 0 and got and len(got) == len(chunk):       # ids in the order of the chunk
-                    landed.update((str(t["data"]["item_id"]), int(i)) for t, i in zip(chunk, got))
-                    if mapped is not None and not relist:
-                        mapped.update(landed)
-                        self._keep_map(store, project_id, mapped, total + len(landed))
-                else:
-                    relist = True
-                break
-            except (ConnectionError, LabelStudioError) as e:
-                if (isinstance(e, LabelStudioError) and "refused" in str(e)) or attempt == self.retries:
-                    raise
-                time.sleep(self.backoff * 2 ** attempt)
-                try:                                    # did the chunk land before the error? never import it twice
-                    there = self.task_ids_of(project_id, [t["data"]["item_id"] for t in chunk])
-                except (ConnectionError, LabelStudioError):
-                    continue
-                relist = True
-                chunk = [t for t in chunk if str(t["data"]["item_id"]) not in there]
-                if not chunk:
-                    break
-        bar.update(len(todo[start:start + chunk_size]))
-    bar.close()
-    final = self.task_ids_of(project_id, ids) if relist else {**known, **landed}
-    if relist and store is not None:          # a chunk failed mid-way: the map is rebuilt from the project once
-        self._keep_map(store, project_id, self.task_ids_by_item(project_id), self.task_count(project_id))
-    return UploadReport(created=len([i for i in ids if i not in known and i in final]),
-                        skipped=len([i for i in ids if i in known]), task_ids={i: final.get(i) for i in ids})
-
 # %% ../nbs/10a_label_studio_client.ipynb #e4a21e0f
 @patch
 def image_status(self: LabelStudioClient, url: str) -> int:
@@ -520,236 +425,6 @@ def image_status(self: LabelStudioClient, url: str) -> int:
     except httpx.TransportError:
         return 0
 
-# %% ../nbs/10a_label_studio_client.ipynb #c5024e33
-def _check_object(control: Control, tags: tuple, what: str, project_id: int) -> None:
-    "Refuse an upload whose kind of item the project does not show (texts into an image project)."
-    if control.object_type not in tags:
-        raise ValueError(f"{what} needs a project that shows <{'> or <'.join(tags)}>; project {project_id}'s control "
-                         f"{control.name!r} labels an <{control.object_type}> (its data key {control.data_key!r})")
-
-
-def _coco_per_image(coco: dict, images: list) -> list:
-    "A COCO dict (`PreAnnotator.predict(format='coco')`) as one `Annotation` or None per image, matched by file name."
-    from auto_labeling.formats import export_names, read_coco
-    names = {n: k for k, n in enumerate(export_names(images))}
-    out = [None] * len(images)
-    for a in read_coco(coco):
-        if a.image not in names:
-            raise ValueError(f"the COCO predictions name image {a.image!r}, which is not one of images=")
-        out[names[a.image]] = a
-    return out
-
-
-@patch
-def upload_with_predictions(self: LabelStudioClient, project_id=None, images: Sequence | None = None,
-                            predictions: Sequence | None = None, item_ids: Sequence | None = None,
-                            model_version: str = "auto_labeling", local_files_root=None, choices: ChoiceMap | None = None,
-                            **upload_options) -> UploadReport:
-    """Image tasks (local files or URLs) with pre-annotations: a class, `{class: prob}`, boxes or an `Annotation`.
-    Without a project: the one image project this client created."""
-    if project_id is None:
-        project_id = self._implicit_project("upload_with_predictions", "image tasks", _shows(("Image",)))
-    project_id = self._pid(project_id)
-    if images is None:
-        raise ValueError("upload_with_predictions needs images=")
-    control = self.controls(project_id)[0]
-    _check_object(control, ("Image",), "upload_with_predictions", project_id)
-    images = [str(getattr(p, "image", p)) for p in images]
-    if isinstance(predictions, dict) and {"images", "annotations", "categories"} <= set(predictions):
-        predictions = _coco_per_image(predictions, images)
-    item_ids = [str(i) for i in (item_ids if item_ids is not None else images)]
-    if len(item_ids) != len(images) or (predictions is not None and len(predictions) != len(images)):
-        raise ValueError(f"images, item_ids and predictions must have one entry per image; got {len(images)}, "
-                         f"{len(item_ids)}, {None if predictions is None else len(predictions)}")
-    folders, tasks = set(), []
-    for k, (img, item) in enumerate(zip(images, item_ids)):
-        url = image_url(img, local_files_root)               # every local path checked against the explicit root
-        if url != img:
-            folders.add(Path(img).resolve().parent)
-        task = {"data": {control.data_key: url, "item_id": item}}
-        p = None if predictions is None else prediction(control, predictions[k], img, model_version, choices)
-        if p is not None:
-            task["predictions"] = [p]
-        tasks.append(task)
-    for folder in sorted(folders):
-        self.add_local_storage(project_id, folder)
-    local = next((t["data"][control.data_key] for t in tasks if t["data"][control.data_key].startswith("/data/local")), None)
-    if local is not None and self.image_status(local) != 200:
-        raise ValueError(f"Label Studio does not serve {local!r} ({self.image_status(local)}), so its tasks would show "
-                         f"a broken image; nothing was uploaded. Is local_files_root the server's LABEL_STUDIO_LOCAL_"
-                         f"FILES_DOCUMENT_ROOT, with LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true?")
-    return self.upload_tasks(project_id, tasks, **upload_options)
-
-
-@patch
-def upload_text_tasks(self: LabelStudioClient, project_id=None, texts: Sequence[str] | None = None,
-                      item_ids: Sequence | None = None, predictions: Sequence | None = None,
-                      model_version: str = "auto_labeling", choices: ChoiceMap | None = None,
-                      **upload_options) -> UploadReport:
-    "Text tasks, optionally with a predicted class (or `{class: prob}`) per text; without a project: this client's text one."
-    if project_id is None:
-        project_id = self._implicit_project("upload_text_tasks", "text tasks", _shows(("Text", "HyperText")))
-    project_id = self._pid(project_id)
-    if texts is None:
-        raise ValueError("upload_text_tasks needs texts=")
-    control = self.controls(project_id)[0]
-    _check_object(control, ("Text", "HyperText"), "upload_text_tasks", project_id)
-    item_ids = [str(i) for i in (item_ids if item_ids is not None else range(len(texts)))]
-    if len(item_ids) != len(texts) or (predictions is not None and len(predictions) != len(texts)):
-        raise ValueError(f"item_ids and predictions must give one entry per text; got {len(item_ids)}, "
-                         f"{None if predictions is None else len(predictions)} for {len(texts)} texts")
-    tasks = []
-    for k, (text, item) in enumerate(zip(texts, item_ids)):
-        task = {"data": {control.data_key: str(text), "item_id": item}}
-        p = None if predictions is None else prediction(control, predictions[k], None, model_version, choices)
-        if p is not None:
-            task["predictions"] = [p]
-        tasks.append(task)
-    return self.upload_tasks(project_id, tasks, **upload_options)
-
-# %% ../nbs/10a_label_studio_client.ipynb #6604fe32
-def _raise_for(response):
-    "Turn an httpx response's error status into the SDK's ApiError, so `call` handles it like any SDK call."
-    from label_studio_sdk.core.api_error import ApiError
-    if response.status_code >= 400:
-        try:
-            body = response.json()
-        except ValueError:
-            body = response.text[:500]
-        raise ApiError(status_code=response.status_code, body=body)
-    return response.json()
-
-
-@patch
-def upload_images(self: LabelStudioClient, project_id=None, images: Sequence | None = None,
-                  item_ids: Sequence | None = None, predictions: Sequence | None = None,
-                  model_version: str = "auto_labeling", chunk_size: int = 20, choices: ChoiceMap | None = None) -> UploadReport:
-    """Upload image files into Label Studio's own storage (no shared folder needed); idempotent by item id. Without a
-    project: the one image project this client created."""
-    if project_id is None:
-        project_id = self._implicit_project("upload_images", "image tasks", _shows(("Image",)))
-    project_id = self._pid(project_id)
-    if images is None:
-        raise ValueError("upload_images needs images=")
-    import httpx
-    control = self.controls(project_id)[0]
-    _check_object(control, ("Image",), "upload_images", project_id)
-    paths = [Path(str(getattr(p, "image", p))) for p in images]
-    item_ids = [str(i) for i in (item_ids if item_ids is not None else [p.name for p in paths])]
-    names = [p.name for p in paths]
-    if len(set(names)) != len(names) or len(item_ids) != len(paths):
-        raise ValueError("upload_images needs distinct file names and one item id per image")
-    if predictions is not None and len(predictions) != len(paths):
-        raise ValueError(f"predictions must have one entry per image; got {len(predictions)} for {len(paths)}")
-    preds = [None if predictions is None else prediction(control, predictions[k], paths[k], model_version, choices)
-             for k in range(len(paths))]
-    known = self.task_ids_by_item(project_id)
-    todo = [k for k, i in enumerate(item_ids) if i not in known]
-    for start in range(0, len(todo), chunk_size):
-        chunk = todo[start:start + chunk_size]
-        adopted = self._adopt(project_id, control, {names[k]: item_ids[k] for k in chunk})
-        chunk = [k for k in chunk if names[k] not in adopted]   # uploaded before a crash: tagged, not re-sent
-        if not chunk:
-            continue
-        files = [(f"file{k}", (names[k], paths[k].read_bytes(), "application/octet-stream")) for k in chunk]
-        self.call(lambda: _raise_for(httpx.post(f"{self.url}/api/projects/{project_id}/import", files=files,
-                                                headers={"Authorization": f"Token {self._key}"}, timeout=120)),
-                  f"upload {len(chunk)} images into project {project_id}", retry=False)
-        tagged = self._adopt(project_id, control, {names[k]: item_ids[k] for k in chunk})
-        for k in chunk:                                # label the new tasks with our item ids (and predictions)
-            task_id = tagged.get(names[k])
-            if preds[k] is not None and task_id:
-                self.call(lambda: self._ls.predictions.create(task=task_id, result=preds[k]["result"],
-                                                              score=preds[k].get("score"), model_version=model_version),
-                          f"add a prediction to task {task_id}")
-    final = self.task_ids_by_item(project_id)
-    return UploadReport(created=len([i for i in item_ids if i not in known and i in final]),
-                        skipped=len([i for i in item_ids if i in known]), task_ids={i: final.get(i) for i in item_ids})
-
-
-@patch
-def _adopt(self: LabelStudioClient, project_id: int, control: Control, wanted: dict) -> dict:
-    "Tag uploaded tasks whose file is in `wanted` {file name: item id} and have no item id yet; {name: task id}."
-    found = {}
-    pager = self.call(lambda: self._ls.tasks.list(project=project_id, fields="task_only", page_size=1000), "list tasks")
-    for task in pager:                                 # one listing for the whole chunk
-        data = task.data or {}
-        value = str(data.get(control.data_key, ""))
-        name = value.rsplit("/", 1)[-1].split("-", 1)[-1]        # Label Studio stores <hash>-<file name>
-        if data.get("item_id") is None and name in wanted and name not in found:
-            self.call(lambda: self._ls.tasks.update(id=str(task.id), data={**data, "item_id": wanted[name]}),
-                      f"tag task {task.id} with its item id")
-            found[name] = task.id
-    return found
-
-# %% ../nbs/10a_label_studio_client.ipynb #3f8100bb
-@patch
-def export_annotations(self: LabelStudioClient, project_id=None, format: str = "JSON", as_dataframe: bool = False):
-    "Export the project: JSON/JSON_MIN -> list of tasks, CSV/TSV -> text, COCO/YOLO/VOC -> zip bytes."
-    project_id = self._pid(project_id)
-    fmt = str(format).upper()
-    if fmt not in EXPORT_FORMATS:
-        raise ValueError(f"unknown export format {format!r}; choose one of {list(EXPORT_FORMATS)}")
-    data = b"".join(self.call(lambda: self._ls.projects.exports.download_sync(
-        id=project_id, export_type=fmt, download_all_tasks=True), f"export project {project_id} as {fmt}"))
-    if fmt in ("JSON", "JSON_MIN"):
-        tasks = json.loads(data)
-        return pd.json_normalize(tasks) if as_dataframe else tasks
-    if fmt in ("CSV", "TSV"):
-        text = data.decode()
-        return pd.read_csv(io.StringIO(text), sep="," if fmt == "CSV" else "\t") if as_dataframe else text
-    if as_dataframe:
-        raise ValueError(f"{fmt} exports are zip archives; as_dataframe applies to JSON, JSON_MIN, CSV and TSV")
-    return data
-
-
-@patch
-def user_email(self: LabelStudioClient, user_id) -> str | None:
-    "The email of Label Studio user `user_id`, or None when it cannot be read."
-    try:
-        return self.call(lambda: self._ls.users.get(id=int(user_id)), "read a user").email
-    except Exception:
-        return None
-
-
-def _watermark(times, margin_s: float = 60.0) -> str | None:
-    "The `updated_since` for the next pull: the newest task time seen, less a margin for transactions still open."
-    from datetime import datetime, timedelta, timezone
-    parsed = []
-    for t in times:
-        try:
-            parsed.append(datetime.fromisoformat(str(t).replace("Z", "+00:00")))
-        except ValueError:
-            continue
-    if not parsed:
-        return None
-    newest = max(p if p.tzinfo else p.replace(tzinfo=timezone.utc) for p in parsed)
-    return (newest.astimezone(timezone.utc) - timedelta(seconds=margin_s)).strftime(LS_TIME)
-
-
-@patch
-def pull_annotations(self: LabelStudioClient, project_id=None, store: LabelStore | None = None,
-                     control: str | None = None, choices: ChoiceMap | None = None, since: str | None = None) -> int:
-    """The project's annotations into `store` (kind human, who = the user's email); how many were new. With `since`
-    (the `client.pulled_until` of the previous pull) only tasks updated since then are read."""
-    project_id = self._pid(project_id)
-    if store is None:
-        raise ValueError("pull_annotations needs store=")
-    controls = self.controls(project_id)
-    ctl = controls[0] if control is None else next((c for c in controls if c.name == control), None)
-    if ctl is None:
-        raise ValueError(f"control {control!r} is not in the project's config ({[c.name for c in controls]})")
-    users, events, times, self.lead_times = {}, [], [], []
-    for task in self.iter_tasks(project_id, "all", updated_since=since, annotated=True):
-        times.append(task.get("updated_at"))
-        item = (task.get("data") or {}).get("item_id")
-        if item is None:
-            continue
-        for ann in task.get("annotations") or []:
-            event = annotation_event(ann, item, ctl, users, self.user_email, choices)
-            if event is not None:
-                events.append(event)
-                if ann.get("lead_time"):                     # seconds Label Studio timed the annotator
-                    self.lead_times.append(float(ann["lead_time"]))
-    self.pulled_until = _watermark(times) or since
-    return store_annotations(store, events)          # each annotation's item and annotator kept with it
+# %% ../nbs/10a_label_studio_client.ipynb #b2c7d9e4
+# The client's other jobs live in their own modules (uploads; exports and pulls); importing them attaches their methods.
+from . import label_studio_pulls, label_studio_uploads  # noqa: E402,F401

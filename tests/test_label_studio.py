@@ -450,7 +450,7 @@ def test_a_project_this_client_did_not_create_is_never_picked(label_studio):
 
 def test_a_rerun_takes_the_item_to_task_map_from_the_store_and_lists_only_when_it_must(label_studio, tmp_path):
     "The uploaded item -> task map lives in the label store; the project is listed only without a current map."
-    from auto_labeling.label_studio_client import task_map_key
+    from auto_labeling.label_studio_uploads import task_map_key
     client = LabelStudioClient(label_studio.url, label_studio.token)
     project = client.create_project("map in the store", text_classification_config(["ham", "spam"]))
     texts, ids = [f"message {i}" for i in range(1200)], [f"m{i}" for i in range(1200)]
