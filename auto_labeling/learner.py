@@ -21,7 +21,7 @@ from .store import LabelStore
 from .strategies import QueryByCommittee, Strategy, check_exclude, get_strategy
 
 # %% auto #0
-__all__ = ['make_strategy', 'suggestions', 'wilson_interval', 'wilson_upper', 'ActiveLearner']
+__all__ = ['MIN_AUDITS', 'make_strategy', 'suggestions', 'wilson_interval', 'wilson_upper', 'ActiveLearner']
 
 # %% ../nbs/04_learner.ipynb #5fc11d49
 def make_strategy(strategy, model=None, random_state=None) -> Strategy:
@@ -57,6 +57,9 @@ def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, f
 def wilson_upper(successes: float, n: int, z: float = 1.96) -> float:
     "Upper end of the Wilson score interval for a proportion (95% by default)."
     return wilson_interval(successes, n, z)[1]
+
+
+MIN_AUDITS = 10     # audits (or held-out random items) before they may pause, raise or veto pseudo-labels
 
 # %% ../nbs/04_learner.ipynb #f6a74365
 class ActiveLearner:
@@ -107,6 +110,7 @@ class ActiveLearner:
         self._scores = None                          # (key, scores) of the last scoring pass
         self._loops: dict = {}
         self.audits: list[bool] = []                 # was a pseudo-label right, when a person labeled the item?
+        self.audit_confidence: list[float] = []      # ... and how confident the model was in it (same order)
         self.pseudo: PseudoLabels | None = None
         self.pseudo_history: list[dict] = []
         if X_training is not None:
@@ -264,14 +268,16 @@ def teach(self: ActiveLearner, X, y, indices=None, refit: bool = True, who: str 
 def _learn(self: ActiveLearner, human: dict, rows: dict | None = None) -> set:
     "Apply human-label changes `{position: label or None}`; audit pseudo-labels; the positions whose label changed."
     changed = set()
-    said = {} if self.pseudo is None else dict(zip(self.pseudo.indices.tolist(), self.pseudo.labels.tolist()))
+    said = {} if self.pseudo is None else dict(zip(self.pseudo.indices.tolist(),
+                                                   zip(self.pseudo.labels.tolist(), self.pseudo.confidence.tolist())))
     for pos, label in human.items():
         if label is None:
             if self._human.pop(pos, None) is not None:
                 changed.add(pos)
             continue
         if pos in said and pos not in self._human:
-            self.audits.append(said[pos] == label)
+            self.audits.append(said[pos][0] == label)
+            self.audit_confidence.append(float(said[pos][1]))
         if pos not in self._human or self._human[pos] != label:
             self._human[pos] = label
             changed.add(pos)
@@ -328,23 +334,54 @@ def pseudo_accuracy(self: ActiveLearner, window: int = 50) -> tuple[float, int]:
 
 
 @patch
+def pseudo_bar(self: ActiveLearner, window: int = 50) -> float | None:
+    "The confidence bar the last `window` audits support: the configured one, raised if need be; None to pause."
+    base = float(self.self_training.confidence_threshold)
+    pairs = list(zip(self.audit_confidence[-window:], self.audits[-window:]))
+    if len(pairs) < MIN_AUDITS or wilson_upper(sum(ok for _, ok in pairs), len(pairs)) >= self.min_pseudo_accuracy:
+        return base                                    # too few audits to judge, or not shown below the bar
+    # shown below the bar: the lowest higher bar whose audited pseudo-labels (at least MIN_AUDITS) meet it
+    for bar in sorted({c for c, _ in pairs if c > base}):
+        above = [ok for c, ok in pairs if c >= bar]
+        if len(above) < MIN_AUDITS:
+            break
+        if np.mean(above) >= self.min_pseudo_accuracy:
+            return float(bar)
+    return None
+
+
+@patch
 def _fit_with_pseudo(self: ActiveLearner, X, y) -> None:
-    "Fit on human labels; add confident pseudo-labels unless the audits show they fall below the bar."
+    "Fit on human labels; add pseudo-labels above the bar the audits support, and keep them only if they help."
     st = self.self_training
     st.fit((X, y))
     accuracy, checked = self.pseudo_accuracy()
-    # pause only when the audits show, with 95% confidence, that the accuracy is below the bar (a few audits
-    # with one unlucky miss must not switch pseudo-labeling off)
-    paused = checked >= 10 and wilson_upper(accuracy * checked, checked) < self.min_pseudo_accuracy
+    bar = self.pseudo_bar()
+    held = self.held_out
+    gain, proposed = float("nan"), 0
     self.pseudo = None
-    if not paused:
-        self.pseudo = st.label_unlabeled(self.pool, exclude=self.labeled_indices)
-        st.fit((X, y), self.pseudo)
-    elif st.store is not None:                         # withdraw stored pseudo-labels while they are not trusted
+    if bar is not None:
+        self.pseudo = st.label_unlabeled(self.pool, confidence_threshold=bar, exclude=self.labeled_indices)
+        proposed = len(self.pseudo)
+        if len(held) >= MIN_AUDITS and len(self.pseudo):
+            # the held-out random items (never trained on) judge the pseudo-labels: a model they make worse there
+            # is not kept, so self-training never costs accuracy the human labels alone would have had
+            Xh, yh = self.pool.features(held), np.asarray([self.labels_by_position[p] for p in held.tolist()])
+            before = np.mean(self.model.predict(Xh) == yh)
+            st.fit((X, y), self.pseudo)
+            gain = float(np.mean(self.model.predict(Xh) == yh) - before)
+            if gain < 0:
+                self.pseudo = None
+                st.fit((X, y))
+        else:
+            st.fit((X, y), self.pseudo)
+    if self.pseudo is None and st.store is not None:   # withdraw stored pseudo-labels while they are not used
         st.withdraw(self.pool)
     self.pseudo_history.append({"model_version": self.model_version + 1, "n_human": len(y),
-                                "n_pseudo": 0 if self.pseudo is None else len(self.pseudo),
-                                "audit_accuracy": accuracy, "n_audited": checked, "paused": paused})
+                                "n_proposed": proposed, "n_pseudo": 0 if self.pseudo is None else len(self.pseudo),
+                                "audit_accuracy": accuracy, "n_audited": checked, "bar": bar,
+                                "paused": bar is None, "n_held_out": len(held), "held_out_gain": gain,
+                                "dropped": gain < 0})
 
 # %% ../nbs/04_learner.ipynb #495257d3
 @patch
