@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from .core import check_callable, check_text
+from .destinations import Registry
 from .pipeline import AutoLabelingPipeline
 from .results import PipelineResults
 from .settings import EvaluationSettings, SemiSupervisionSettings, StoppingSettings
@@ -23,24 +23,12 @@ __all__ = ['CONFIG_SECTIONS', 'SECRET_KEYS', 'MODEL_ENTRY_POINT_GROUP', 'registe
 CONFIG_SECTIONS = ("model", "data", "pipeline", "configure", "run", "output")
 SECRET_KEYS = ("api_key", "password", "token", "credentials")
 MODEL_ENTRY_POINT_GROUP = "auto_labeling.models"
-_MODELS: dict[str, Callable] = {}
+_MODELS = Registry("model", MODEL_ENTRY_POINT_GROUP, "a callable (params -> classifier)")   # as the tools' registry
 
 # %% ../nbs/19e_config.ipynb #0c79a695
 def register_model(name: str, factory: Callable, replace: bool = False) -> None:
     "Let configs name `factory(**params)` (a classifier with fit/predict_proba) as `model.class: name`."
-    check_text(name, "name")
-    check_callable(factory, "factory", what="a callable (params -> classifier)")
-    if name in _MODELS and not replace and _MODELS[name] is not factory:
-        raise ValueError(f"a model named {name!r} is already registered; pass replace=True to override it")
-    _MODELS[name] = factory
-
-
-def _registered_models() -> dict:
-    from importlib.metadata import entry_points
-    for ep in entry_points(group=MODEL_ENTRY_POINT_GROUP):
-        if ep.name not in _MODELS:
-            _MODELS[ep.name] = ep.load()
-    return _MODELS
+    _MODELS.register(name, factory, replace)
 
 
 def _sklearn_classifier(path: str):
@@ -68,11 +56,10 @@ def model_from_config(spec: dict):
     params = spec.get("params") or {}
     if not isinstance(params, dict):
         raise ValueError(f"model.params must be a mapping of constructor arguments; got {type(params).__name__}")
-    registered = _registered_models()
-    factory = registered.get(path) or _sklearn_classifier(path)
+    factory = _MODELS.get(path) or _sklearn_classifier(path)
     if factory is None:
         raise ValueError(f"model.class {path!r} is not allowed: a config may name scikit-learn classifiers "
-                         f"(sklearn.<module>.<Classifier>) or registered models {sorted(registered)} "
+                         f"(sklearn.<module>.<Classifier>) or registered models {_MODELS.names()} "
                          f"(register_model, or the {MODEL_ENTRY_POINT_GROUP!r} entry points)")
     return factory(**params)
 

@@ -5,20 +5,21 @@
 # %% ../nbs/16_cvat.ipynb #94d3def3
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from fastcore.basics import patch
 
-from .core import QueryResult, check_int
+from .core import QueryResult
 from .cvat_shapes import annotation_shapes
+from .server_client import ServerClient, ServerError, UploadReport
+
+_all_ = ["UploadReport"]                # `auto_labeling.cvat.UploadReport`, as before: now the one shared report
 from .store import LabelStore
 # names `auto_labeling.cvat` had before the shapes and readers moved to `cvat_shapes`: still importable from here
 from .cvat_shapes import (EXPORT_FORMATS, CVATAnnotation, clip_box, cvat_format, mask_shape,  # noqa: F401
@@ -26,61 +27,61 @@ from .cvat_shapes import (EXPORT_FORMATS, CVATAnnotation, clip_box, cvat_format,
 from .formats import Annotation  # noqa: F401
 
 # %% auto #0
-__all__ = ['MIN_SERVER_VERSION', 'TESTED_SERVER_VERSIONS', 'LABEL_TYPES', 'CVATError', 'UploadReport', 'CVATClient']
+__all__ = ['MIN_SERVER_VERSION', 'TESTED_SERVER_VERSIONS', 'LABEL_TYPES', 'CVATError', 'CVATClient', 'UploadReport']
 
 # %% ../nbs/16_cvat.ipynb #2e0824b4
 MIN_SERVER_VERSION = "2.0"             # CVAT 2's REST API (/api/...), what cvat-sdk speaks
 TESTED_SERVER_VERSIONS = ("2.23.1",)   # the real servers `make test` runs against
 
 
-class CVATError(RuntimeError):
+class CVATError(ServerError):
     "CVAT answered with an error (the message says what it said)."
-
-
-@dataclass
-class UploadReport:
-    "What an upload did: the task, whether images were sent now, how many shapes were added, the frame of each image."
-    task_id: int
-    uploaded: bool
-    shapes_added: int
-    frames: dict = field(default_factory=dict)
 
 
 def _env(*names):
     return next((os.environ[n] for n in names if os.environ.get(n)), None)
 
 
-class CVATClient:
+def _connection(host, credentials, token, organization) -> tuple:
+    "`(host with a scheme, credentials, token)` from the arguments or the environment, checked; no secret in an error."
+    host = host or _env("CVAT_HOST", "CVAT_URL")
+    if not host:
+        raise ValueError("host is required: pass host='cvat.example.com:8080' or set CVAT_HOST")
+    if not isinstance(host, str):
+        raise TypeError(f"host must be a string like 'localhost:8080' or 'https://cvat.example.com'; got "
+                        f"{type(host).__name__}")
+    token = token or (None if credentials else _env("CVAT_ACCESS_TOKEN"))
+    if credentials is None and token is None and _env("CVAT_USER") and _env("CVAT_PASSWORD"):
+        credentials = (_env("CVAT_USER"), _env("CVAT_PASSWORD"))
+    if credentials is not None and (not isinstance(credentials, (tuple, list)) or len(credentials) != 2
+                                    or not all(isinstance(c, str) and c for c in credentials)):
+        raise TypeError("credentials must be a (user, password) pair of non-empty strings (the value is not shown)")
+    if credentials is None and token is None:
+        raise ValueError("credentials are required: credentials=(user, password), token=..., or CVAT_USER and "
+                         "CVAT_PASSWORD (or CVAT_ACCESS_TOKEN) in the environment")
+    if organization is not None and (not isinstance(organization, str) or not organization):
+        raise ValueError(f"organization must be an organization's slug (a non-empty string); got {organization!r}")
+    return (host if "://" in host else f"http://{host}"), credentials, token
+
+# %% ../nbs/16_cvat.ipynb #d9e7842e
+class CVATClient(ServerClient):
     """A CVAT server through cvat-sdk: projects, tasks with pre-annotations, idempotent uploads (here); exports, pulls
     into the label store, jobs and auto-annotation (`cvat_review`). Its methods are many because a labeling round
     touches that much of CVAT's API; each is small, and they live in two modules of under 500 lines."""
+
+    server = "CVAT"
+    error = CVATError
+    retry_statuses = tuple(range(500, 600))   # every 5xx; CVAT sends no 429, and any other 4xx is refused
 
     def __init__(self, host: str | None = None, credentials: tuple[str, str] | None = None, token: str | None = None,
                  organization: str | None = None, retries: int = 4, backoff: float = 0.5,
                  status_check_period: float = 1.0, cache_dir=None, progress: bool = True):
         from cvat_sdk import Client, Config
-        host = host or _env("CVAT_HOST", "CVAT_URL")
-        if not host:
-            raise ValueError("host is required: pass host='cvat.example.com:8080' or set CVAT_HOST")
-        if not isinstance(host, str):
-            raise TypeError(f"host must be a string like 'localhost:8080' or 'https://cvat.example.com'; got "
-                            f"{type(host).__name__}")
-        token = token or (None if credentials else _env("CVAT_ACCESS_TOKEN"))
-        if credentials is None and token is None and _env("CVAT_USER") and _env("CVAT_PASSWORD"):
-            credentials = (_env("CVAT_USER"), _env("CVAT_PASSWORD"))
-        if credentials is not None and (not isinstance(credentials, (tuple, list)) or len(credentials) != 2
-                                        or not all(isinstance(c, str) and c for c in credentials)):
-            raise TypeError("credentials must be a (user, password) pair of non-empty strings (the value is not shown)")
-        if credentials is None and token is None:
-            raise ValueError("credentials are required: credentials=(user, password), token=..., or CVAT_USER and "
-                             "CVAT_PASSWORD (or CVAT_ACCESS_TOKEN) in the environment")
-        if organization is not None and (not isinstance(organization, str) or not organization):
-            raise ValueError(f"organization must be an organization's slug (a non-empty string); got {organization!r}")
-        self.retries = check_int(retries, "retries", minimum=0)
-        self.host = host if "://" in host else f"http://{host}"
+        host, credentials, token = _connection(host, credentials, token, organization)
+        super().__init__(host, retries=retries, backoff=backoff, secrets=[(credentials or (None, None))[1], token])
+        self.host = self.url
         self.user = credentials[0] if credentials else None
-        self._secrets = [s for s in ((credentials or (None, None))[1], token) if s]
-        self.backoff, self.progress, self.organization = float(backoff), progress, organization
+        self.progress, self.organization = progress, organization
         self.logger = logging.getLogger("auto_labeling.cvat")
         config = Config(status_check_period=status_check_period, allow_unsupported_server=True,
                         **({"cache_dir": Path(cache_dir)} if cache_dir is not None else {}))
@@ -106,37 +107,24 @@ class CVATClient:
 
 # %% ../nbs/16_cvat.ipynb #884e8f55
 @patch
-def _scrub(self: CVATClient, text) -> str:
-    text = text if isinstance(text, str) else repr(text)
-    for s in self._secrets:
-        text = text.replace(s, "***")
-    return text[:2000]
+def transport_errors(self: CVATClient) -> tuple:
+    "cvat-sdk's errors for a server it could not reach (urllib3's), and Python's own."
+    import urllib3
+    return (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)
 
 
 @patch
-def _call(self: CVATClient, fn, what: str, retry: bool = True, not_found: str | None = None):
-    "Run an SDK call; retry connection and 5xx errors with backoff; turn the rest into clear errors."
-    import urllib3
+def http_error(self: CVATClient, e: BaseException):
+    "`(status, body)` of cvat-sdk's `ApiException`, else None."
     from cvat_sdk.api_client.exceptions import ApiException
-    attempts = self.retries + 1 if retry else 1
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as e:
-            err = ConnectionError(f"cannot reach CVAT at {self.host} to {what}: {type(e).__name__}")
-        except ApiException as e:
-            code = e.status or 0
-            if code in (401, 403):
-                raise PermissionError(f"CVAT at {self.host} refused to {what} ({code}) for user {self.user!r}: "
-                                      f"{self._scrub(e.body)[:300]} (the password and token are not shown)") from None
-            if code == 404 and not_found:
-                raise LookupError(not_found) from None
-            if code < 500:
-                raise CVATError(f"CVAT at {self.host} refused to {what} ({code}): {self._scrub(e.body)}") from None
-            err = CVATError(f"CVAT at {self.host} failed to {what} ({code}): {self._scrub(e.body)}")
-        if attempt + 1 < attempts:
-            time.sleep(self.backoff * 2 ** attempt)
-    raise err
+    return (e.status, e.body) if isinstance(e, ApiException) else None
+
+
+@patch
+def refused_credentials(self: CVATClient, code: int, what: str, body) -> str:
+    "A 401/403 names the user and what CVAT said (a non-admin is refused what CVAT's rules refuse), never a secret."
+    return (f"CVAT at {self.host} refused to {what} ({code}) for user {self.user!r}: {self.scrub(body)[:300]} "
+            f"(the password and token are not shown)")
 
 # %% ../nbs/16_cvat.ipynb #96e6771f
 def _version_tuple(version: str) -> tuple:
@@ -149,8 +137,8 @@ def _about(self: CVATClient) -> str:
     "The server's version from /api/server/about (raw JSON); refuses what is not CVAT 2 or newer."
     from packaging.version import InvalidVersion
     try:
-        _, response = self._call(lambda: self.sdk.api_client.server_api.retrieve_about(_parse_response=False),
-                                 "read /api/server/about")
+        _, response = self.call(lambda: self.sdk.api_client.server_api.retrieve_about(_parse_response=False),
+                                "read /api/server/about")
         about = json.loads(response.data)
         version = str(about["version"])
         _version_tuple(version)
@@ -181,7 +169,7 @@ def _login(self: CVATClient, credentials, token) -> None:
     except AssertionError:
         raise ConnectionError(f"{self.host} accepted the login but set no session: not a CVAT server?") from None
     try:
-        me = self._call(lambda: self.sdk.api_client.users_api.retrieve_self()[0], "read the logged-in user")
+        me = self.call(lambda: self.sdk.api_client.users_api.retrieve_self()[0], "read the logged-in user")
     except PermissionError:
         if not token:
             raise
@@ -198,40 +186,54 @@ def _positive_id(value, name: str) -> int:
 
 
 @patch
+def _read(self: CVATClient, kind: str, id_) -> object:
+    "One task or project (`kind`) by id; a LookupError naming it when it does not exist or this user cannot see it."
+    id_ = _positive_id(id_, f"{kind}_id")
+    return self.call(lambda: getattr(self.sdk, f"{kind}s").retrieve(id_), f"read {kind} {id_}",
+                     not_found=f"{kind} {id_} does not exist on {self.host} (or this user cannot see it)")
+
+
+@patch
+def _named(self: CVATClient, kind: str, name: str) -> list:
+    "The tasks or projects (`kind`) whose name is exactly `name`, oldest first (CVAT's filter also matches parts)."
+    found = self.call(lambda: getattr(self.sdk, f"{kind}s").list(name=name), f"list {kind}s named {name!r}")
+    return sorted([x for x in found if x.name == name], key=lambda x: x.id)
+
+
+@patch
+def _labels(self: CVATClient, kind: str, obj) -> list:
+    "The labels of a task or project object (`kind` names it in an error)."
+    return self.call(obj.get_labels, f"list the labels of {kind} {obj.id}")
+
+# %% ../nbs/16_cvat.ipynb #830940c0
+@patch
 def task(self: CVATClient, task_id: int):
     "The SDK's Task object; a LookupError naming the task when it does not exist."
-    task_id = _positive_id(task_id, "task_id")
-    return self._call(lambda: self.sdk.tasks.retrieve(task_id), f"read task {task_id}",
-                      not_found=f"task {task_id} does not exist on {self.host} (or this user cannot see it)")
+    return self._read("task", task_id)
 
 
 @patch
 def project(self: CVATClient, project_id: int):
     "The SDK's Project object; a LookupError naming the project when it does not exist."
-    project_id = _positive_id(project_id, "project_id")
-    return self._call(lambda: self.sdk.projects.retrieve(project_id), f"read project {project_id}",
-                      not_found=f"project {project_id} does not exist on {self.host} (or this user cannot see it)")
+    return self._read("project", project_id)
 
-
+# %% ../nbs/16_cvat.ipynb #33beb0e9
 @patch
 def find_tasks(self: CVATClient, name: str) -> list:
     "Tasks whose name is exactly `name` (oldest first)."
-    found = self._call(lambda: self.sdk.tasks.list(name=name), f"list tasks named {name!r}")
-    return sorted([t for t in found if t.name == name], key=lambda t: t.id)
+    return self._named("task", name)
 
 
 @patch
 def find_projects(self: CVATClient, name: str) -> list:
     "Projects whose name is exactly `name` (oldest first)."
-    found = self._call(lambda: self.sdk.projects.list(name=name), f"list projects named {name!r}")
-    return sorted([p for p in found if p.name == name], key=lambda p: p.id)
+    return self._named("project", name)
 
 
 @patch
 def label_ids(self: CVATClient, task_id: int) -> dict:
     "`{label name: label id}` of the task (the project's labels for a task in a project)."
-    task = self.task(task_id)
-    return {l.name: l.id for l in self._call(task.get_labels, f"list the labels of task {task_id}")}
+    return {l.name: l.id for l in self._labels("task", self.task(task_id))}
 
 # %% ../nbs/16_cvat.ipynb #ba9bd653
 LABEL_TYPES = ("any", "rectangle", "polygon", "mask", "polyline", "points", "ellipse")
@@ -265,13 +267,13 @@ def create_project(self: CVATClient, name: str, labels: Sequence[str], label_typ
     from cvat_sdk import models
     name, labels = _check_name(name), _check_labels(labels, label_type)
     for project in self.find_projects(name):
-        have = [l.name for l in self._call(project.get_labels, f"list the labels of project {project.id}")]
+        have = [l.name for l in self._labels("project", project)]
         if sorted(have) != sorted(labels):
             raise ValueError(f"a project named {name!r} (id {project.id}) already exists with labels {have}; "
                              f"asked for {labels}: use another name")
         return project
     spec = models.ProjectWriteRequest(name=name, labels=_label_requests(labels, label_type, score_attribute))
-    return self._call(lambda: self.sdk.projects.create(spec), f"create project {name!r}", retry=False)
+    return self.call(lambda: self.sdk.projects.create(spec), f"create project {name!r}", retry=False)
 
 # %% ../nbs/16_cvat.ipynb #ff0d948a
 @patch
@@ -283,8 +285,7 @@ def create_task(self: CVATClient, name: str, labels: Sequence[str] | None = None
     name = _check_name(name)
     if project_id is not None:
         project_id = _positive_id(project_id, "project_id")
-        project = self.project(project_id)
-        have = [l.name for l in self._call(project.get_labels, f"list the labels of project {project_id}")]
+        have = [l.name for l in self._labels("project", self.project(project_id))]
         if labels is not None and sorted(map(str, labels)) != sorted(have):
             raise ValueError(f"a task in project {project_id} takes the project's labels {have}; asked for "
                              f"{list(labels)}: leave labels out, or use create_project for another label set")
@@ -293,7 +294,7 @@ def create_task(self: CVATClient, name: str, labels: Sequence[str] | None = None
         raise ValueError("labels are required for a task outside a project (or pass project_id=)")
     labels = _check_labels(labels, label_type)
     for task in self.find_tasks(name):              # a re-run after a crash: reuse, never a second task
-        have = [l.name for l in self._call(task.get_labels, f"list the labels of task {task.id}")]
+        have = [l.name for l in self._labels("task", task)]
         if sorted(have) != sorted(labels) or (task.project_id or None) != project_id:
             where = f"in project {task.project_id}" if task.project_id else "outside any project"
             raise ValueError(f"a task named {name!r} (id {task.id}) already exists {where} with labels {have}; "
@@ -303,7 +304,7 @@ def create_task(self: CVATClient, name: str, labels: Sequence[str] | None = None
     spec = (models.TaskWriteRequest(name=name, subset=subset, project_id=project_id) if project_id else
             models.TaskWriteRequest(name=name, subset=subset,
                                     labels=_label_requests(labels, label_type, score_attribute)))
-    return self._call(lambda: self.sdk.tasks.create(spec), f"create task {name!r}", retry=False)
+    return self.call(lambda: self.sdk.tasks.create(spec), f"create task {name!r}", retry=False)
 
 # %% ../nbs/16_cvat.ipynb #afc14f8b
 def _has_data(task) -> bool:
@@ -315,7 +316,7 @@ def _has_data(task) -> bool:
 def _frames(self: CVATClient, task_id: int) -> list:
     "The task's frames (name, width, height) in frame order; [] when no data was uploaded yet."
     task = self.task(task_id)
-    return self._call(task.get_frames_info, f"read the frames of task {task_id}") if _has_data(task) else []
+    return self.call(task.get_frames_info, f"read the frames of task {task_id}") if _has_data(task) else []
 
 
 @patch
@@ -329,7 +330,7 @@ def frame_sizes(self: CVATClient, task_id: int) -> dict:
     "`{frame name: (width, height)}`."
     return {f.name: (f.width, f.height) for f in self._frames(task_id)}
 
-# %% ../nbs/16_cvat.ipynb #2127956a
+# %% ../nbs/16_cvat.ipynb #b2bca460
 def _paths(images) -> list[Path]:
     "Image paths from a list (or a QueryResult of paths): existing files with distinct names."
     if isinstance(images, QueryResult):
@@ -350,16 +351,31 @@ def _paths(images) -> list[Path]:
         raise ValueError("image file names must be distinct (CVAT keeps only the file name of an upload)")
     return paths
 
-
+# %% ../nbs/16_cvat.ipynb #b39b101a
 @patch
 def _wait(self: CVATClient, rq_id: str, what: str):
     from cvat_sdk.core.exceptions import BackgroundRequestException
     try:
-        return self._call(lambda: self.sdk.wait_for_completion(rq_id), what)
+        return self.call(lambda: self.sdk.wait_for_completion(rq_id), what)
     except BackgroundRequestException as e:
-        raise CVATError(f"CVAT failed to {what}: {self._scrub(str(e))}") from None
+        raise CVATError(f"CVAT failed to {what}: {self.scrub(str(e))}") from None
 
 
+@patch
+def _resend_unless_landed(self: CVATClient, send, landed) -> None:
+    """Run `send()` (its calls made with `retry=False`); after a connection or server error, wait and ask `landed()`:
+    done if it says True, else send again, at most `retries` more times. A refusal (4xx) is raised at once."""
+    for attempt in range(self.retries + 1):
+        try:
+            return send()
+        except (ConnectionError, CVATError) as e:
+            if attempt == self.retries or isinstance(e, CVATError) and "refused" in str(e):
+                raise
+            time.sleep(self.backoff * 2 ** attempt)
+            if landed():
+                return
+
+# %% ../nbs/16_cvat.ipynb #2127956a
 @patch
 def _upload_data(self: CVATClient, task, paths: list[Path], chunk_mb: float) -> None:
     "The SDK's own uploader (bulk requests of at most `chunk_mb` MiB, TUS chunks for bigger files), with a bar."
@@ -370,20 +386,14 @@ def _upload_data(self: CVATClient, task, paths: list[Path], chunk_mb: float) -> 
         raise ValueError(f"chunk_mb must be > 0; got {chunk_mb!r}")
     url = self.sdk.api_map.make_endpoint_url(task.api.create_data_endpoint.path, kwsub={"id": task.id})
     fields = {"image_quality": 95, "sorting_method": "predefined", "upload_file_order": [p.name for p in paths]}
-    for attempt in range(self.retries + 1):
+
+    def send():
         pbar = DeferredTqdmProgressReporter({"leave": False}) if self.progress else NullProgressReporter()
-        try:
-            response = self._call(lambda: DataUploader(self.sdk, max_request_size=int(chunk_mb * 2 ** 20))
-                                  .upload_files(url, paths, pbar=pbar, **fields),
-                                  f"upload {len(paths)} images to task {task.id}", retry=False)
-            self._wait(json.loads(response.data)["rq_id"], f"create the data of task {task.id}")
-            return
-        except (ConnectionError, CVATError) as e:
-            if attempt == self.retries or isinstance(e, CVATError) and "refused" in str(e):
-                raise
-            time.sleep(self.backoff * 2 ** attempt)
-            if self.frame_names(task.id):            # the data landed before the error: never send it twice
-                return
+        response = self.call(lambda: DataUploader(self.sdk, max_request_size=int(chunk_mb * 2 ** 20))
+                             .upload_files(url, paths, pbar=pbar, **fields),
+                             f"upload {len(paths)} images to task {task.id}", retry=False)
+        self._wait(json.loads(response.data)["rq_id"], f"create the data of task {task.id}")
+    self._resend_unless_landed(send, lambda: bool(self.frame_names(task.id)))   # landed: never sent twice
 
 # %% ../nbs/16_cvat.ipynb #f5302805
 def _shape_key(frame, label_id, points) -> tuple:
@@ -397,24 +407,22 @@ def _send_shapes(self: CVATClient, task, shapes: list[dict], chunk_size: int = 5
     from cvat_sdk.core.proxies.annotations import AnnotationUpdateAction
     for start in range(0, len(shapes), chunk_size):
         chunk = shapes[start:start + chunk_size]
-        for attempt in range(self.retries + 1):
+
+        def send():
             request = models.PatchedLabeledDataRequest(shapes=[models.LabeledShapeRequest(**s) for s in chunk])
-            try:
-                self._call(lambda: task.update_annotations(request, action=AnnotationUpdateAction.CREATE),
-                           f"add {len(chunk)} shapes to task {task.id}", retry=False)
-                break
-            except (ConnectionError, CVATError) as e:
-                if isinstance(e, CVATError) and "refused" in str(e) or attempt == self.retries:
-                    raise
-                time.sleep(self.backoff * 2 ** attempt)
-                there = {_shape_key(s.frame, s.label_id, s.points)
-                         for s in self._call(task.get_annotations, "re-read annotations").shapes}
-                chunk = [s for s in chunk if _shape_key(s["frame"], s["label_id"], s["points"]) not in there]
-                if not chunk:
-                    break
+            self.call(lambda: task.update_annotations(request, action=AnnotationUpdateAction.CREATE),
+                      f"add {len(chunk)} shapes to task {task.id}", retry=False)
+
+        def landed() -> bool:                       # keep only the shapes that are not there yet
+            nonlocal chunk
+            there = {_shape_key(s.frame, s.label_id, s.points)
+                     for s in self.call(task.get_annotations, "re-read annotations").shapes}
+            chunk = [s for s in chunk if _shape_key(s["frame"], s["label_id"], s["points"]) not in there]
+            return not chunk
+        self._resend_unless_landed(send, landed)
     return len(shapes)
 
-
+# %% ../nbs/16_cvat.ipynb #786619d7
 @patch
 def upload_annotations(self: CVATClient, task_id: int, annotations: Sequence, replace: bool = False,
                        chunk_size: int = 500) -> int:
@@ -422,7 +430,7 @@ def upload_annotations(self: CVATClient, task_id: int, annotations: Sequence, re
     task = self.task(task_id)
     if not _has_data(task):
         raise CVATError(f"task {task_id} has no images yet: upload_images first")
-    labels = self._call(task.get_labels, f"list the labels of task {task_id}")
+    labels = self._labels("task", task)
     score_ids = {l.name: a.id for l in labels for a in (l.attributes or []) if a.name == "score"}
     frames = self._frames(task_id)
     if len(annotations) != len(frames):
@@ -430,14 +438,14 @@ def upload_annotations(self: CVATClient, task_id: int, annotations: Sequence, re
                          f"{len(frames)} frames")
     shapes = annotation_shapes(annotations, {l.name: l.id for l in labels}, [(f.width, f.height) for f in frames],
                                score_ids)
-    if self._call(task.get_annotations, f"read the annotations of task {task_id}").shapes:
+    if self.call(task.get_annotations, f"read the annotations of task {task_id}").shapes:
         if not replace:
             self.logger.info("task %s already has shapes; pre-annotations not added again", task_id)
             return 0
-        self._call(lambda: task.remove_annotations(), f"clear the annotations of task {task_id}")
+        self.call(lambda: task.remove_annotations(), f"clear the annotations of task {task_id}")
     return self._send_shapes(task, shapes, chunk_size)
 
-
+# %% ../nbs/16_cvat.ipynb #7eded84e
 @patch
 def _record_scores(self: CVATClient, task_id, annotations, names, store, item_ids, model_version) -> int:
     "The model's boxes, scores and version in the label store (kind model): CVAT shows no score to people."
@@ -476,7 +484,8 @@ def upload_images(self: CVATClient, task_id: int, images: Sequence, annotations:
         added = self.upload_annotations(task.id, annotations, replace=replace_annotations)
         if store is not None:
             self._record_scores(task.id, annotations, names, store, item_ids, model_version)
-    return UploadReport(task.id, not have, added, frames)
+    sent = 0 if have else len(names)                 # a task takes its images once: all now, or none
+    return UploadReport(created=sent, skipped=len(names) - sent, task_ids=frames, task_id=task.id, shapes_added=added)
 
 
 @patch

@@ -52,8 +52,8 @@ def export_annotations(self: CVATClient, task_id: int, format: str = "YOLO", raw
     task = self.task(task_id)
     with tempfile.TemporaryDirectory(prefix="al-cvat-export-") as tmp:
         path = Path(tmp) / "export.zip"
-        self._call(lambda: task.export_dataset(name, path, include_images=include_images),
-                   f"export task {task_id} as {name}")
+        self.call(lambda: task.export_dataset(name, path, include_images=include_images),
+                  f"export task {task_id} as {name}")
         data = path.read_bytes()
     if raw:
         return data
@@ -68,7 +68,7 @@ def export_annotations(self: CVATClient, task_id: int, format: str = "YOLO", raw
 @patch
 def _jobs(self: CVATClient, task_id: int) -> list:
     task = self.task(task_id)
-    return self._call(task.get_jobs, f"list the jobs of task {task_id}")
+    return self.call(task.get_jobs, f"list the jobs of task {task_id}")
 
 
 def _assigned(jobs) -> dict:
@@ -119,7 +119,7 @@ def assign(self: CVATClient, task_id: int, username: str) -> list[int]:
     "Give every job of the task to `username`; returns the job ids. Refuses a user this login cannot see, saying why."
     if not isinstance(username, str) or not username:
         raise ValueError(f"username must be a non-empty string; got {username!r}")
-    found = [u for u in self._call(lambda: self.sdk.users.list(search=username), f"look up user {username!r}")
+    found = [u for u in self.call(lambda: self.sdk.users.list(search=username), f"look up user {username!r}")
              if u.username == username]
     if not found:
         where = f"organization {self.organization!r}" if self.organization else "the personal workspace"
@@ -129,8 +129,8 @@ def assign(self: CVATClient, task_id: int, username: str) -> list[int]:
                           f"organization='<slug>')), or ask an admin to assign the job")
     jobs = self._jobs(task_id)
     for job in jobs:
-        self._call(lambda: self.sdk.jobs.retrieve(job.id).update({"assignee": found[0].id}),
-                   f"assign job {job.id} to {username!r}")
+        self.call(lambda: self.sdk.jobs.retrieve(job.id).update({"assignee": found[0].id}),
+                  f"assign job {job.id} to {username!r}")
     return [j.id for j in jobs]
 
 # %% ../nbs/16c_cvat_review.ipynb #f5fa333a
@@ -141,9 +141,9 @@ def annotate_task(self: CVATClient, task_id: int, model, clear_existing: bool = 
     from cvat_sdk.auto_annotation import annotate_task
     function = model if hasattr(model, "spec") and hasattr(model, "detect") else as_auto_annotation_function(model)
     self.task(task_id)
-    self._call(lambda: annotate_task(self.sdk, int(task_id), function, clear_existing=clear_existing,
-                                     conf_threshold=conf_threshold, allow_unmatched_labels=True),
-               f"auto-annotate task {task_id}", retry=False)
+    self.call(lambda: annotate_task(self.sdk, int(task_id), function, clear_existing=clear_existing,
+                                    conf_threshold=conf_threshold, allow_unmatched_labels=True),
+              f"auto-annotate task {task_id}", retry=False)
 
 
 def as_auto_annotation_function(pre_annotator, name: str = "auto_labeling"):

@@ -14,7 +14,7 @@ from fastcore.basics import patch
 from .core import QueryResult, check_callable, check_fraction, check_random_state, check_text
 
 # %% auto #0
-__all__ = ['ENTRY_POINT_GROUP', 'Collected', 'LabelingTool', 'SimulatedAnnotator', 'register_destination',
+__all__ = ['ENTRY_POINT_GROUP', 'Collected', 'LabelingTool', 'SimulatedAnnotator', 'Registry', 'register_destination',
            'available_destinations', 'is_labeling_tool', 'get_destination']
 
 # %% ../nbs/02_destinations.ipynb #614a8f56
@@ -115,13 +115,6 @@ def send(self: SimulatedAnnotator, batch: QueryResult) -> np.ndarray:
     return labels
 
 # %% ../nbs/02_destinations.ipynb #7e7c15f5
-_DESTINATIONS: dict[str, Callable] = {"simulated": SimulatedAnnotator}
-_BUILT_IN = {"widget": "auto_labeling.widget:widget_tool",
-             "label_studio": "auto_labeling.label_studio:label_studio_tool",
-             "cvat": "auto_labeling.cvat_tool:cvat_tool"}
-ENTRY_POINT_GROUP = "auto_labeling.destinations"
-
-
 def _lazy(target: str) -> Callable:
     "A factory that imports `module:function` on first call (so a tool's heavy dependencies load only when used)."
     def factory(**options):
@@ -133,29 +126,78 @@ def _lazy(target: str) -> Callable:
     return factory
 
 
-_DESTINATIONS.update({name: _lazy(target) for name, target in _BUILT_IN.items()})
+class Registry:
+    """Names -> factories: explicit registration, plugins through the entry-point `group`, built-ins given as a
+    factory or as `"module:function"` (imported on first call). `what` names an entry in errors ("labeling tool"),
+    `factory_what` says what a factory must be."""
+
+    def __init__(self, what: str, group: str, factory_what: str = "a callable", built_in: dict | None = None):
+        self.what, self.group, self.factory_what = what, group, factory_what
+        self._factories: dict[str, Callable] = {n: _lazy(f) if isinstance(f, str) else f
+                                                for n, f in (built_in or {}).items()}
+
+    def __repr__(self) -> str:
+        return f"Registry({self.what!r}, group={self.group!r}, names={self.names()})"
+
+    def __contains__(self, name) -> bool:
+        return self.get(name) is not None
+
+# %% ../nbs/02_destinations.ipynb #8f81049f
+@patch
+def register(self: Registry, name: str, factory: Callable, replace: bool = False) -> None:
+    "Make `factory` available as `name`; a different factory under a taken name needs `replace=True`."
+    check_text(name, "name")
+    check_callable(factory, "factory", what=self.factory_what)
+    if name in self._factories and not replace and self._factories[name] is not factory:
+        raise ValueError(f"a {self.what} named {name!r} is already registered; pass replace=True to override it")
+    self._factories[name] = factory
+
+
+@patch
+def unregister(self: Registry, name: str) -> None:
+    "Take `name` away (one registered for a session or a test); a name that is not registered is a LookupError."
+    if self._factories.pop(name, None) is None:
+        raise LookupError(f"no {self.what} named {name!r} is registered")
+
+
+@patch
+def _load_entry_points(self: Registry) -> None:
+    from importlib.metadata import entry_points
+    for ep in entry_points(group=self.group):
+        if ep.name not in self._factories:
+            self._factories[ep.name] = ep.load()
+
+
+@patch
+def names(self: Registry) -> list[str]:
+    "The names registered now, entry points included, sorted."
+    self._load_entry_points()
+    return sorted(self._factories)
+
+
+@patch
+def get(self: Registry, name) -> Callable | None:
+    "The factory registered as `name`, or None."
+    self._load_entry_points()
+    return self._factories.get(name) if isinstance(name, str) else None
+
+# %% ../nbs/02_destinations.ipynb #52eb6e25
+ENTRY_POINT_GROUP = "auto_labeling.destinations"
+_DESTINATIONS = Registry("labeling tool", ENTRY_POINT_GROUP, "a callable (options -> labeling tool)",
+                         built_in={"simulated": SimulatedAnnotator,
+                                   "widget": "auto_labeling.widget:widget_tool",
+                                   "label_studio": "auto_labeling.label_studio:label_studio_tool",
+                                   "cvat": "auto_labeling.cvat_tool:cvat_tool"})
 
 
 def register_destination(name: str, factory: Callable, replace: bool = False) -> None:
     "Make `factory(**options)` (returning a `LabelingTool`) available as `tool=name` / `labeling_tool=name`."
-    check_text(name, "name")
-    check_callable(factory, "factory", what="a callable (options -> labeling tool)")
-    if name in _DESTINATIONS and not replace and _DESTINATIONS[name] is not factory:
-        raise ValueError(f"a labeling tool named {name!r} is already registered; pass replace=True to override it")
-    _DESTINATIONS[name] = factory
-
-
-def _load_entry_points() -> None:
-    from importlib.metadata import entry_points
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name not in _DESTINATIONS:
-            _DESTINATIONS[ep.name] = ep.load()
+    _DESTINATIONS.register(name, factory, replace)
 
 
 def available_destinations() -> list[str]:
     "Names `send_to_labeling(tool=...)` and `AutoLabelingPipeline(labeling_tool=...)` accept right now."
-    _load_entry_points()
-    return sorted(_DESTINATIONS)
+    return _DESTINATIONS.names()
 
 # %% ../nbs/02_destinations.ipynb #79fa9a0a
 def is_labeling_tool(obj) -> bool:
@@ -171,10 +213,10 @@ def get_destination(tool, **options) -> LabelingTool:
         return tool
     if not isinstance(tool, str):
         raise TypeError(f"tool must be a labeling tool name or an object with send(batch); got {tool!r}")
-    names = available_destinations()
-    if tool not in _DESTINATIONS:
-        raise ValueError(f"labeling tool {tool!r} is not installed; available: {names}")
-    made = _DESTINATIONS[tool](**options)
+    factory = _DESTINATIONS.get(tool)
+    if factory is None:
+        raise ValueError(f"labeling tool {tool!r} is not installed; available: {available_destinations()}")
+    made = factory(**options)
     if not is_labeling_tool(made):
         raise TypeError(f"the factory registered as {tool!r} returned {type(made).__name__}, which has no send(batch)")
     return made

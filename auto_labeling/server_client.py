@@ -45,7 +45,7 @@ class UploadReport:
 
 # %% ../nbs/09b_server_client.ipynb #7313a02f
 class ServerClient:
-    "Retries, error mapping and secret scrubbing for a labeling server's client (Label Studio's today; CVAT's next)."
+    "Retries, error mapping and secret scrubbing for a labeling server's client (Label Studio's and CVAT's)."
 
     server = "the server"
     error = ServerError                       # the subclass's own error class
@@ -68,6 +68,11 @@ class ServerClient:
     def not_this_server(self, e: BaseException) -> bool:
         "True when `e` says the URL answers, but not like this kind of server (an HTML page, a parse error)."
         return isinstance(e, json.JSONDecodeError)
+
+    def refused_credentials(self, code: int, what: str, body) -> str:
+        "The message of the `PermissionError` a 401/403 becomes (a subclass may say more, e.g. the user; never a secret)."
+        return (f"{self.server} at {self.url} rejected the credentials ({code}) when trying to {what}; check the API "
+                f"key or password (it is not shown)")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(url={self.url!r})"
@@ -107,8 +112,7 @@ def call(self: ServerClient, fn: Callable, what: str, *, retry: bool = True, not
                 raise
             code, body = int(status[0] or 0), status[1]
             if code in (401, 403):
-                raise PermissionError(f"{self.server} at {self.url} rejected the credentials ({code}) when trying to "
-                                      f"{what}; check the API key or password (it is not shown)") from None
+                raise PermissionError(self.refused_credentials(code, what, body)) from None
             if code == 404 and not_found is not None:
                 raise LookupError(not_found) from None
             if code not in self.retry_statuses:
