@@ -35,11 +35,13 @@ def evaluate(model, X, y, validation=None, metric: str = "accuracy", fitted: boo
 # %% ../nbs/19b_evaluation.ipynb #d316ed6d
 def random_curve(model, pool, oracle, steps, X0=None, y0=None, validation=None, seeds: int = 3,
                  random_state: int | None = 0, metric: str = "accuracy", stop_at: float | None = None,
-                 orders=None) -> pd.DataFrame:
+                 orders=None, test_size: int | None = None) -> pd.DataFrame:
     """Mean score (`metric`) over `seeds` of `model` refit on nested random subsets of `pool` (labels from `oracle`)
     at each label count in `steps` (the seed set `X0, y0` included); stops after the first step whose mean reaches
     `stop_at`. `orders`: explicit label orders (one sequence of pool positions per seed) instead of random ones.
-    Columns: n_labels, score."""
+    Without `validation`, each fit is cross-validated on its subset; with `test_size`, it is fitted once and scored
+    on the next `test_size` pool items of its order instead (items it did not train on: a random sample of the rest
+    of the pool; cross-validation again once no item is left). Columns: n_labels, score."""
     from sklearn.base import clone
     oracle = np.asarray(oracle)
     n0 = 0 if y0 is None else len(y0)
@@ -59,7 +61,11 @@ def random_curve(model, pool, oracle, steps, X0=None, y0=None, validation=None, 
                 Xs = X0 if Xs is None else np.concatenate([X0, Xs])
                 ys = np.concatenate([y0, ys])
             ok = Xs is not None and len(set(ys.tolist())) >= 2
-            scores.append(evaluate(clone(model), Xs, ys, validation, metric) if ok else float("nan"))
+            held = validation
+            if held is None and test_size is not None:
+                rest = order[max(0, int(n) - n0):][:check_int(test_size, "test_size", minimum=1)]
+                held = (pool.features(np.sort(rest)), oracle[np.sort(rest)]) if len(rest) else None
+            scores.append(evaluate(clone(model), Xs, ys, held, metric) if ok else float("nan"))
         mean = float(np.nanmean(scores)) if not all(s != s for s in scores) else float("nan")
         rows.append((int(n), mean))
         if stop_at is not None and mean == mean and mean >= stop_at - 1e-12:
@@ -181,7 +187,11 @@ def random_learning_curve(model, X_random, y_random, X0=None, y0=None, metric: s
             if len(set(ys.tolist())) < 2:
                 continue
             with np.errstate(all="ignore"):
-                value = float(scorer(clone(model).fit(Xs, ys), X_random[test], y_random[test]))
+                fitted = clone(model).fit(Xs, ys)
+                if metric == "accuracy":      # what the accuracy scorer computes, without its input checks (ms a fit)
+                    value = float(np.mean(fitted.predict(X_random[test]) == y_random[test]))
+                else:
+                    value = float(scorer(fitted, X_random[test], y_random[test]))
             # a perfect score on a few test items is not zero error: at most 1 - 1/(2 n_test)
             scores.append(min(value, 1.0 - 0.5 / len(test)))
         if scores:

@@ -31,9 +31,11 @@ MIN_RANDOM = 12                 # random items before the lift monitor reads ran
 MIN_RANDOM_FALLBACK = 30        # ... and before "no lift" may switch a run to random sampling
 MAX_INTERVAL_FOR_SAVINGS = 0.5  # a score interval wider than this is nothing to measure a saving against
 MAX_EXTRAPOLATION = 3.0         # random sampling's curve is read at most this far beyond its largest label count
+LIFT_REFRESH = 1.25             # the lift monitor refits that curve each time the random items grow by this factor
 
 # %% auto #0
-__all__ = ['MIN_RANDOM', 'MIN_RANDOM_FALLBACK', 'MAX_INTERVAL_FOR_SAVINGS', 'MAX_EXTRAPOLATION', 'AutoLabelingPipeline']
+__all__ = ['MIN_RANDOM', 'MIN_RANDOM_FALLBACK', 'MAX_INTERVAL_FOR_SAVINGS', 'MAX_EXTRAPOLATION', 'LIFT_REFRESH',
+           'AutoLabelingPipeline']
 
 # %% ../nbs/19d_pipeline.ipynb #c4ffef6d
 class AutoLabelingPipeline:
@@ -184,7 +186,7 @@ def _setup(self: AutoLabelingPipeline, pool: Pool, truth, X0, y0) -> None:
     self.learner.sync(pool)                                # every label already bought for this pool
     if self.learner.n_labeled and (not is_fitted(self.model) or len(self.learner.held_out)):
         self.learner.update_model()                        # (a resumed model must not have trained on held-out items)
-    self._score_source = None
+    self._score_source = self._lift_curve = None
     rng = np.random.default_rng(self.random_state)
     n = min(s.evaluation.monitor_size, len(pool))
     self._stop_set = np.sort(rng.choice(len(pool), size=n, replace=False))
@@ -239,19 +241,32 @@ def _lift(self: AutoLabelingPipeline, row: dict) -> dict:
     the power-law learning curve of the random items — NaN until there are `MIN_RANDOM` of them, and beyond
     `MAX_EXTRAPOLATION` times the curve's largest label count (with a 10% random share the lift is known early in a
     run only; a larger `random_fraction` keeps it known longer). Its interval is the score's; the curve's own
-    uncertainty is not in it."""
+    uncertainty is not in it. The curve (8 small refits) is refitted only when the random items have grown by
+    `LIFT_REFRESH` since the last one: from the first `MIN_RANDOM`, 15, 19, 24, 30, ... random items in the order
+    they were labeled (so a resumed run reads the same curves); `n_random` is the number behind the curve in use."""
     out = {"n_random": 0, "score_random": float("nan"), "lift": float("nan"), "lift_low": float("nan"),
            "lift_high": float("nan")}
     if not self.settings.evaluation.lift_monitor:
         return out
-    Xr, yr = self._random_items()
-    out["n_random"] = len(yr)
-    if len(yr) < MIN_RANDOM or row["score"] != row["score"]:
+    labels = self.learner.labels_by_position
+    order = list(dict.fromkeys(a["position"] for a in self.loop.audits if a["position"] in labels))
+    out["n_random"] = len(order)
+    if len(order) < MIN_RANDOM or row["score"] != row["score"]:
         return out
-    curve = random_learning_curve(self.model, Xr, yr, *self._seed, self.settings.metric, repeats=2,
-                                  random_state=0 if self.random_state is None else self.random_state)
-    params = fit_power_law(curve["n_labels"], curve["score"], curve["se"])
-    if params is None or row["n_labels"] > MAX_EXTRAPOLATION * curve["n_labels"].max():
+    m = MIN_RANDOM
+    while max(m + 1, math.ceil(m * LIFT_REFRESH)) <= len(order):
+        m = max(m + 1, math.ceil(m * LIFT_REFRESH))
+    cached = getattr(self, "_lift_curve", None)
+    if cached is None or cached[0] != m:
+        used = order[:m]
+        curve = random_learning_curve(self.model, self.loop.pool.features(used), np.asarray([labels[p] for p in used]),
+                                      *self._seed, self.settings.metric, repeats=2,
+                                      random_state=0 if self.random_state is None else self.random_state)
+        params = fit_power_law(curve["n_labels"], curve["score"], curve["se"])
+        cached = self._lift_curve = (m, params, float(curve["n_labels"].max()) if len(curve) else 0.0)
+    m, params, largest = cached
+    out["n_random"] = m
+    if params is None or row["n_labels"] > MAX_EXTRAPOLATION * largest:
         return out                         # no curve, or too far beyond the random labels to read it honestly
     b, c = params
     random_score = float(np.clip(1.0 - b * max(row["n_labels"], 1) ** -c, 0.0, 1.0))
@@ -449,13 +464,21 @@ def _results(self: AutoLabelingPipeline, rounds, stopped, target) -> PipelineRes
     while n < limit:
         n = min(limit, int(math.ceil(n * 1.25)))
         steps.append(n)
-    curve = random_curve(self.model, self.loop.pool, self._truth, steps, *self._seed, self.validation,
-                         seeds=s.evaluation.baseline_seeds, random_state=self.random_state, metric=s.metric,
-                         stop_at=reference)
+    def measure(at):
+        return random_curve(self.model, self.loop.pool, self._truth, at, *self._seed, self.validation,
+                            seeds=s.evaluation.baseline_seeds, random_state=self.random_state, metric=s.metric,
+                            stop_at=reference, test_size=s.evaluation.monitor_size)
+    # from the run's own label count up: the label counts below it are measured only when random sampling has
+    # already reached the reference there, to find where it first did (otherwise they answer nothing)
+    curve, below = measure([n for n in steps if n >= used]), [n for n in steps if n < used]
+    if below and len(curve) and curve["score"].iloc[0] >= reference - 1e-12:
+        curve = pd.concat([measure(below), curve.iloc[:1]], ignore_index=True)
     res.random_curve = curve
     res.labels_random = labels_to_reach(curve, reference)
-    res.baseline = (f"measured in simulation (random sampling on the same pool, {s.evaluation.baseline_seeds} seeds, "
-                    f"to reach {what})")
+    scored = "" if self.validation is not None else (f", each fit scored on up to {s.evaluation.monitor_size} pool "
+                                                     f"items it did not train on")
+    res.baseline = (f"measured in simulation (random sampling on the same pool, {s.evaluation.baseline_seeds} seeds"
+                    f"{scored}, to reach {what})")
     if res.labels_random != res.labels_random:             # random never got there: the saving is a lower bound
         res.labels_random = float(limit)
         res.baseline += f"; random never reached it within {limit} labels, so the saving is a lower bound"

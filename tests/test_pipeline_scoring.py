@@ -1,0 +1,48 @@
+"""How often a pipeline round scores the pool (issue 20: "with self-training on, the learner scores the pool twice a
+round with the same model"): every predict_proba call is recorded with the fitted model it came from."""
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+
+from auto_labeling import AutoLabelingPipeline, EvaluationSettings
+
+CALLS = []          # (model fit number, rows) per predict_proba call
+FITS = [0]
+
+
+class CountingLogisticRegression(LogisticRegression):
+    "LogisticRegression that records each fit and each predict_proba call (same parameters, same results)."
+
+    def fit(self, X, y, sample_weight=None):
+        FITS[0] += 1
+        self.fit_number_ = FITS[0]
+        return super().fit(X, y, sample_weight=sample_weight)
+
+    def predict_proba(self, X):
+        CALLS.append((getattr(self, "fit_number_", 0), len(X)))
+        return super().predict_proba(X)
+
+
+@pytest.mark.parametrize("threshold", [None, 0.95])
+def test_each_fitted_model_scores_the_pool_once(threshold):
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    pool, y_pool = X[20:1600], y[20:1600]
+    CALLS.clear()
+    p = AutoLabelingPipeline(CountingLogisticRegression(max_iter=300), "uncertainty", "simulated", random_state=0)
+    p.configure(batch_size=20, max_iterations=6, confidence_threshold=threshold,
+                evaluation=EvaluationSettings(random_baseline=False, lift_monitor=False, monitor_size=200))
+    p.run(labeled_data=(X[:20], y[:20]), unlabeled_data=(pool, y_pool), validation_data=(X[1600:], y[1600:]),
+          progress=False)
+    passes = [fit for fit, rows in CALLS if rows == len(pool)]          # whole-pool scoring passes
+    per_model = {fit: passes.count(fit) for fit in set(passes)}
+    assert per_model and max(per_model.values()) == 1, per_model       # no model scores the pool twice
+    rounds = len(p.results.rounds) - 1
+    # a round scores the pool once, to query; with self-training each fit (the seed set's and one a round) scores it
+    # once more, with the model fitted before the pseudo-labels were added — a different model from the one refit on
+    # them, which the query scores with
+    want = rounds if threshold is None else rounds + (rounds + 1)
+    assert len(passes) == want, (len(passes), rounds, CALLS)
+    if threshold is not None:
+        assert p.results.rounds["n_pseudo"].iloc[-1] > 0
