@@ -9,7 +9,6 @@ import html
 import threading
 import time
 import traceback
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -18,6 +17,7 @@ from .core import Pool, QueryResult, as_pool, check_fraction, check_int, is_fitt
 from .destinations import Collected, LabelingTool
 from .store import LabelStore, encode_label
 from .strategies import random_indices
+from .item_view import item_payload
 from .widget_display import (KEY_LEGEND, class_keys, error_line, header_figures, is_image_item, key_cap,
                                           preview_html, seconds_per_label, to_png, without_event_children)
 
@@ -84,9 +84,16 @@ class LabelingSession:
         self.agreements: list[tuple[int, bool]] = []        # (round, human label == suggestion)
         self.rounds: list[dict] = []
         self._trainer: threading.Thread | None = None
-        self.latencies: list[float] = []
+        self.latencies: list[float] = []                   # per label: key -> next item's view sent, in seconds
+        self.retrain_running: list[bool] = []               # per label: whether a background retrain was running
         self._suggestions: dict = {}
         self._suggested_version = None                      # set by _suggest; a session resumed at its budget has none
+        self._labeled, self._labeled_seq = set(), 0         # human-labeled positions, read from the store incrementally
+        self._registered: set[int] = set()                  # positions registered in the store (once per round)
+        self._payloads: dict[int, dict] = {}                # the next items' images, prepared ahead (chapter 12d)
+        self._lift = None                                   # the pipeline's last round (its lift), read once a round
+        self._shown_count = 0
+        self._note, self._sent = "", 0.0                    # what the last answer did; when the last view was sent
         if learner is not None:
             learner.sync(pool)                              # resume: the store's labels are the labeled set
         self._build()
@@ -100,12 +107,18 @@ class LabelingSession:
         return [str(int(p)) for p in positions]
 
     def labeled_positions(self) -> set[int]:
-        "Pool positions with a current human label in the store (anyone's)."
-        labels = self.store.labels("human")
-        if self.learner is not None:
-            return set(self.learner.pool.positions_of(list(labels)).values())
-        n = len(self.items)
-        return {int(k) for k in labels if k.isdigit() and int(k) < n}
+        """Pool positions with a current human label in the store (anyone's): only the store's events since the last
+        call are read (`label_changes`), so a long session never rescans its labels."""
+        self._labeled_seq, changed = self.store.label_changes(self._labeled_seq, "human")
+        if changed:
+            if self.learner is not None:
+                where = self.learner.pool.positions_of(list(changed))
+            else:
+                n = len(self.items)
+                where = {k: int(k) for k in changed if k.isdigit() and int(k) < n}
+            for k, p in where.items():
+                (self._labeled.add if changed[k] is not None else self._labeled.discard)(p)
+        return set(self._labeled)
 
     @property
     def current(self) -> int | None:
@@ -127,15 +140,30 @@ class LabelingSession:
         if n <= 0:
             self.queue = []
         elif self.learner is None:
-            self.queue = [i for i in range(n_pool) if i not in set(exclude)][:n]
+            excluded = set(exclude)
+            self.queue = [i for i in range(n_pool) if i not in excluded][:n]
         else:
             self._wait_for_training()
             self.queue = self._pick(n, exclude)
         self.skipped = set()
         self.round += 1
         self.position = 0
+        self._register(self.queue)
         self._suggestions = self._suggest(self.queue)
+        self._read_lift()
         self._show()
+
+    def _read_lift(self) -> None:
+        "The lift estimate of the pipeline driving this store (its last recorded round), once a round; None without one."
+        rounds = (self.store.get_state("pipeline") or {}).get("rounds") or []
+        self._lift = rounds[-1] if rounds else None
+
+    def _register(self, positions) -> None:
+        "Register a round's items in the store once (with their pool positions), not once per label."
+        new = [int(p) for p in positions if int(p) not in self._registered]
+        if new:
+            self.store.add_items(self._ids(new), new)
+            self._registered.update(new)
 
     def _pick(self, n: int, exclude) -> list[int]:
         """The learner's `n` picks, `audit_fraction` of them (at least one) drawn uniformly at random from the unlabeled
@@ -196,6 +224,7 @@ class LabelingSession:
         """Label the current item (default: the model's suggestion; for boxes, the editor's boxes); stored before the
         next item shows. `review`: what was done with the model's pre-drawn boxes, stored with the label."""
         t0 = time.perf_counter()
+        training = self._trainer is not None and self._trainer.is_alive()
         pos = self.current
         if pos is None:
             return
@@ -212,7 +241,7 @@ class LabelingSession:
         if self.task == "classification" and encode_label(label) not in {encode_label(c) for c in self.classes}:
             raise ValueError(f"label {label!r} is not one of the classes {self.classes}")
         item_id = self._ids([pos])[0]
-        self.store.add_items([item_id], [pos])
+        self._register([pos])                               # a no-op for the round's items: registered already
         state = None if review is None else {f"widget/review/{item_id}": review}
         self.store.add_many([item_id], [label], who=self.annotator, kind="human", round=self.round,
                             state=state)                    # the label and its review: durable together, then move on
@@ -226,13 +255,16 @@ class LabelingSession:
         self._stamps.append(time.monotonic())
         self.done.append(pos)
         self._n_labeled += 1
+        self._note = f"stored {label if isinstance(label, (str, int)) else 'the answer'} for pool position {pos}."
         self._advance()
-        self.latencies.append(time.perf_counter() - t0)
+        self.latencies.append(self._sent - t0)              # key -> next item's view sent (prefetching not counted)
+        self.retrain_running.append(training)
 
     def skip(self) -> None:
         "Leave the current item unlabeled; it goes back to the pool for a later round."
         if self.current is not None:
             self.skipped.add(self.current)
+            self._note = f"skipped pool position {self.current}."
             self._advance()
 
     def undo(self) -> None:
@@ -252,6 +284,7 @@ class LabelingSession:
         self.audits.pop(pos, None)
         if self._stamps:
             self._stamps.pop()
+        self._note = f"withdrew the label of pool position {pos}."
         self._show()
 
     def _advance(self) -> None:
@@ -278,12 +311,12 @@ class LabelingSession:
         if random is not None:
             self.audit_positions |= {p for p, r in zip(self.queue, random) if r}
         self.round += 1
+        self._register(self.queue)
         self._n_labeled = len(self.labeled_positions())
         self.budget = self._n_labeled + len(self.queue)
         self._budget_name = "at the end of this batch"            # the loop's batch, not the pipeline's budget
-        self._budget_bar.max = max(1, self.budget)
-        self._budget_bar.layout.visibility = "visible"
         self._suggestions = self._suggest(self.queue) if suggestions is None else dict(suggestions)
+        self._read_lift()
         self._show()
 
     def handoff(self, tool: str = "label_studio", **options):
@@ -300,13 +333,9 @@ class LabelingSession:
     # --- the widget ----------------------------------------------------------------------------------
     def _build(self) -> None:
         import ipywidgets as W
-        self._title = W.HTML()
-        self._figures = W.HTML()
-        self._round_bar = W.IntProgress(min=0, max=1, description="round", layout=W.Layout(width="45%"))
-        self._budget_bar = W.IntProgress(min=0, max=max(1, self.budget or 1), description="budget",
-                                         layout=W.Layout(width="45%", visibility="visible" if self.budget else "hidden"))
-        self._view = W.Box(layout=W.Layout(min_height="120px", justify_content="center"))
-        self._suggestion = W.HTML()
+        from auto_labeling.item_view import ItemView
+        self._item_view = ItemView()                        # title, figures, progress, item, suggestion: one message
+        self._view = W.Box(layout=W.Layout(justify_content="center"))   # the box editor, span tagger or page grid
         self._status = W.HTML()
         self._buttons, caps = [], []
         if self.task in ("classification", "multilabel"):
@@ -316,6 +345,7 @@ class LabelingSession:
                 else:
                     b = W.Button(description=str(c), layout=W.Layout(width="auto"))
                     b.on_click(self._guard(lambda _, c=c: self.submit(c), "storing the label"))
+                    b.add_class("al-class").add_class(f"al-class-{len(self._buttons)}")   # the view marks the suggested one
                 self._buttons.append(b)
                 caps.append(W.HBox([W.HTML(key_cap(key)), b], layout=W.Layout(align_items="center",
                                                                                margin="0 8px 0 0")))
@@ -342,8 +372,7 @@ class LabelingSession:
             controls += [W.HBox([accept, skip, undo]), W.HTML(f"<small>{KEY_LEGEND}</small>")]
         elif self.task == "boxes":
             controls.append(W.HBox([accept, skip, undo]))
-        self.widget = W.VBox([self._title, self._figures, W.HBox([self._round_bar, self._budget_bar]), self._view,
-                              self._suggestion, *controls, self._status, self._plot_out])
+        self.widget = W.VBox([self._item_view, self._view, *controls, self._status, self._plot_out])
         self._annotator = None
         if self.task == "boxes":
             from auto_labeling.box_editor import BoxEditor
@@ -362,7 +391,7 @@ class LabelingSession:
         watched = ["Enter", "Backspace", "s", "S", "u", "U"] + [k for k in self.keys if k] + \
             [k.upper() for k in self.keys if k and k.isalpha()]
         self._keys = KeyCatcher([] if self.task == "spans" else watched)    # the span tagger reads its own keys
-        self._keys.on_key(self.press)
+        self._keys.on_key(lambda key: self.press(key, self._keys.position))
         self.widget.add_class("al-session")
         self.widget.children = (*self.widget.children, self._keys)
 
@@ -373,16 +402,24 @@ class LabelingSession:
                 return callback(*args)
             except Exception as e:
                 self.errors.append(traceback.format_exc())
+                try:
+                    self._show()                            # the browser may show the next item already: bring it back
+                except Exception:
+                    pass
                 self._status.value = error_line(e, action)
         return run
 
-    def press(self, key: str) -> None:
-        "Do what pressing `key` in the widget does (scripts and tests drive the session this way)."
-        self._guard(self._on_key, f"key {key}")({"key": key})
+    def press(self, key: str, position: int | None = None) -> None:
+        """Do what pressing `key` in the widget does (scripts and tests drive the session this way); `position`: the
+        pool position of the item the key was pressed on (the browser sends it), refused unless it is still current."""
+        self._guard(self._on_key, f"key {key}")({"key": key, "position": position})
 
     def _on_key(self, event: dict) -> None:
         "Enter accepts, s skips, u or Backspace undoes; a class's key (see `keys`) labels it (toggles it, multi-label)."
-        key = event.get("key", "")
+        key, shown = event.get("key", ""), event.get("position")
+        if shown is not None and self.current is not None and int(shown) != self.current:
+            raise ValueError(f"this key was pressed on pool position {shown}, which is no longer shown (pool position "
+                             f"{self.current} is): nothing was stored for it; press it again")
         if self.page_size:                                  # over the page itself, the grid reads the keys
             if key == "Enter":
                 self.confirm_page()
@@ -410,68 +447,93 @@ class LabelingSession:
             self._suggestions.update(self._suggest(self.queue[self.position:]))
 
     def _show(self) -> None:
-        import ipywidgets as W
+        """Show the current item: one `ItemView` message (chapter 12d) with the next item's image in it, then prepare
+        the items after it while the browser draws."""
         self._refresh_suggestions()
-        labeled = self._n_labeled
-        self._budget_bar.value = min(labeled, self._budget_bar.max)
-        self._figures.value = "<small>" + " · ".join(map(html.escape, header_figures(
-            labeled, self.budget, max(0, len(self.items) - labeled), list(self.audits.values()),
-            [a for _, a in self.agreements], seconds_per_label(self._stamps), self._budget_name))) + "</small>"
-        self._round_bar.max = max(1, len(self.queue))
-        self._round_bar.value = self.position
-        pos = self.current
+        labeled, pos = self._n_labeled, self.current
+        parts = {"figures": " · ".join(header_figures(
+                     labeled, self.budget, max(0, len(self.items) - labeled), list(self.audits.values()),
+                     [a for _, a in self.agreements], seconds_per_label(self._stamps), self._budget_name, self._lift)),
+                 "progress": {"round": [self.position, len(self.queue)],
+                              "budget": [labeled, self.budget] if self.budget else None},
+                 "item": {}, "suggestion": "", "suggested": -1, "position": pos, "note": self._note,
+                 "upcoming": None, "advance_keys": [], "shown": self._shown_count}
+        self._shown_count += 1                              # a new value each time: it replaces what the browser drew
         if pos is None:
-            self._title.value = f"<h4>All done: {labeled} labeled</h4>"
+            self._item_view.view = {**parts, "title": f"All done: {labeled} labeled"}
             self._view.children = ()
-            self._suggestion.value = ""
             return
         if self.page_size:
             self._status.value = ""
-            return self._show_page()
-        self._title.value = (f"<h4>Round {self.round} — item {self.position + 1}/{len(self.queue)} "
-                             f"(pool position {pos})</h4>")
-        item = self.items[pos]
-        try:
-            if self.task == "boxes":
-                pre = self._suggestions.get(pos)
-                self._annotator.show(item, pre[0] if pre is not None and isinstance(pre[0], list) else ())
-                view = self._annotator
-            elif self._annotator is not None:
-                self._annotator.display(item)
-                pre = self._suggestions.get(pos)             # the model's spans, pre-tagged: fix them and submit
-                if pre is not None and isinstance(pre[0], list):
-                    self._annotator.data = [(int(d["start"]), int(d["end"]), str(d["label"])) for d in pre[0]
-                                            if isinstance(d, dict) and str(d.get("label")) in map(str, self.classes)]
-                view = self._annotator
-            elif is_image_item(item):
-                view = W.Image(value=to_png(item, self.image_width), format="png")
-            else:
-                view = W.HTML(f"<div style='max-width:720px;white-space:pre-wrap'>{html.escape(str(item))}</div>")
-            self._status.value = ""
-        except (OSError, ValueError) as e:               # unreadable image: an error card, skippable
-            where = f" {item}" if isinstance(item, (str, Path)) else ""
-            view = W.HTML(f"<div style='border:2px solid #c00;padding:8px'>cannot show item{html.escape(where)}: "
-                          f"{html.escape(type(e).__name__)} — press Skip</div>")
-            self._status.value = "error card shown; skip it"
-        self._view.children = (view,)
-        if self.task == "multilabel":
-            for b in self._toggles:
-                b.value = False
+            return self._show_page(parts)
+        parts["title"] = f"Round {self.round} — item {self.position + 1}/{len(self.queue)} (pool position {pos})"
         s = self._suggestions.get(pos)
-        if s is not None and self.task == "boxes":
-            self._suggestion.value = (f"{len(self._annotator.boxes)} box(es) pre-drawn by the model (dashed) — fix "
-                                      "them, or Enter accepts them all")
-        elif s is not None:
-            self._suggestion.value = f"model suggests <b>{html.escape(str(s[0]))}</b> ({s[1]:.0%}) — Enter accepts"
-            if self.task == "multilabel":                   # every class the model suggests, pre-toggled
-                wanted = {encode_label(c) for c in (s[0] if isinstance(s[0], list) else [s[0]])}
-                for b, c in zip(self._toggles, self.classes):
-                    b.value = encode_label(c) in wanted
-            for b, c in zip(self._buttons, self.classes):
-                if self.task == "classification":
-                    b.button_style = "info" if encode_label(c) == encode_label(s[0]) else ""
-        else:
-            self._suggestion.value = "no suggestion yet (the model trains after the first round)"
+        if self.task == "boxes":
+            self._annotator.show(self.items[pos], s[0] if s is not None and isinstance(s[0], list) else ())
+            parts["suggestion"] = (f"{len(self._annotator.boxes)} box(es) pre-drawn by the model (dashed) — fix "
+                                   "them, or Enter accepts them all") if s is not None else ""
+        elif self._annotator is not None:
+            self._annotator.display(self.items[pos])
+            if s is not None and isinstance(s[0], list):    # the model's spans, pre-tagged: fix them and submit
+                self._annotator.data = [(int(d["start"]), int(d["end"]), str(d["label"])) for d in s[0]
+                                        if isinstance(d, dict) and str(d.get("label")) in map(str, self.classes)]
+        if self.task != "boxes":
+            parts.update(self._item_parts(self.position))
+        if self._annotator is None and self.position + 1 < len(self.queue):   # the next item, drawn on the next key
+            parts["upcoming"] = {**self._item_parts(self.position + 1), "note": "",
+                                 "progress": {"round": [self.position + 1, len(self.queue)],
+                                              "budget": [labeled + 1, self.budget] if self.budget else None}}
+            parts["advance_keys"] = self._advance_keys(s is not None)
+        if self.task == "multilabel":                       # every class the model suggests, pre-toggled
+            wanted = set() if s is None else {encode_label(c) for c in (s[0] if isinstance(s[0], list) else [s[0]])}
+            for b, c in zip(self._toggles, self.classes):
+                b.value = encode_label(c) in wanted
+        self._item_view.view = parts                        # the one message that shows the next item
+        self._sent = time.perf_counter()
+        self._status.value = "error card shown; skip it" if "error" in parts["item"] else ""
+        if self._annotator is not None and self._view.children != (self._annotator,):
+            self._view.children = (self._annotator,)
+        self._prefetch()
+
+    def _item_parts(self, k: int) -> dict:
+        "The title, item and suggestion of the round's `k`-th item (its image prepared ahead when it was)."
+        pos, s = self.queue[k], self._suggestions.get(self.queue[k])
+        out = {"title": f"Round {self.round} — item {k + 1}/{len(self.queue)} (pool position {pos})", "position": pos,
+               "suggestion": "no suggestion yet (the model trains after the first round)", "suggested": -1}
+        if self._annotator is None:
+            if pos not in self._payloads:
+                self._payloads[pos] = item_payload(self.items[pos], self.image_width)
+            out["item"] = self._payloads[pos]
+        if s is not None:
+            out["suggestion"] = f"model suggests <b>{html.escape(str(s[0]))}</b> ({s[1]:.0%}) — Enter accepts"
+            codes = [encode_label(c) for c in self.classes]
+            out["suggested"] = codes.index(encode_label(s[0])) if encode_label(s[0]) in codes else -1
+        return out
+
+    def _advance_keys(self, suggested: bool) -> list[str]:
+        "The keys that move to the next item now: a class key (one by one), Enter (when there is something to accept), s."
+        keys = ["s", "S"] + (["Enter"] if suggested or self.task == "multilabel" else [])
+        if self.task == "classification":
+            keys += [k for k in self.keys if k] + [k.upper() for k in self.keys if k and k.isalpha()]
+        return keys
+
+    def _prefetch(self, ahead: int = 2) -> None:
+        "Prepare the next `ahead` items' images (PNG, base64) now, so the key that shows them does not wait for them."
+        if self._annotator is not None or self.page_size:
+            return
+        for p in list(self._payloads):                      # shown already: let it go
+            if p not in self.queue[self.position:]:
+                del self._payloads[p]
+        for p in self.queue[self.position + 1:self.position + 1 + ahead]:
+            if p not in self._payloads:
+                self._payloads[p] = item_payload(self.items[p], self.image_width)
+
+    @property
+    def shown(self) -> str:
+        "What the widget says now, as a person reads it: title, figures, item text, suggestion, status line."
+        import re
+        status = html.unescape(re.sub("<[^>]+>", "", self._status.value))
+        return self._item_view.text() + ("\n" + status if status else "")
 
     def _plot(self) -> None:
         "Live plot: how often the model's suggestion was right, per round, against labels spent."
@@ -502,7 +564,7 @@ class LabelingSession:
             pass
         figures = " · ".join(header_figures(self._n_labeled, self.budget, max(0, len(self.items) - self._n_labeled),
                                             list(self.audits.values()), [a for _, a in self.agreements],
-                                            seconds_per_label(self._stamps), self._budget_name))
+                                            seconds_per_label(self._stamps), self._budget_name, self._lift))
         return preview_html(f"Round {self.round}: {self._n_labeled} labeled", figures, png)
 
 # %% ../nbs/12_widget.ipynb #216e97ee
