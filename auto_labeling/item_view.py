@@ -55,6 +55,7 @@ function render({ model, el }) {
     } else if (it.text !== undefined) { text.textContent = it.text; show(text); }
     else if (it.error) { error.textContent = it.error; show(error); }
     else item.replaceChildren();
+    item.style.display = item.childNodes.length ? "flex" : "none";   // boxes, spans, pages: their own widget shows it
     suggestion.innerHTML = v.suggestion || "";                    // built (and escaped) by the kernel
     const area = el.closest(".al-session");
     if (area) for (const b of area.querySelectorAll(".al-class"))

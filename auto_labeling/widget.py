@@ -17,9 +17,7 @@ from .core import Pool, QueryResult, as_pool, check_fraction, check_int, is_fitt
 from .destinations import Collected, LabelingTool
 from .store import LabelStore, encode_label
 from .strategies import random_indices
-from .item_view import item_payload
-from .widget_display import (KEY_LEGEND, class_keys, error_line, header_figures, is_image_item, key_cap,
-                                          preview_html, seconds_per_label, to_png, without_event_children)
+from .widget_display import class_keys, error_line, text_review
 
 TASKS = ("classification", "multilabel", "boxes", "spans")
 
@@ -84,6 +82,7 @@ class LabelingSession:
         self.agreements: list[tuple[int, bool]] = []        # (round, human label == suggestion)
         self.rounds: list[dict] = []
         self._trainer: threading.Thread | None = None
+        self._retrain_pending = False                       # a round ended while the model was being refit
         self.latencies: list[float] = []                   # per label: key -> next item's view sent, in seconds
         self.retrain_running: list[bool] = []               # per label: whether a background retrain was running
         self._suggestions: dict = {}
@@ -142,6 +141,10 @@ class LabelingSession:
         elif self.learner is None:
             excluded = set(exclude)
             self.queue = [i for i in range(n_pool) if i not in excluded][:n]
+        elif self._training():                              # never wait for a refit at a round's end: it would freeze
+            self.queue = random_indices(n_pool, n, exclude, self._rng).tolist()
+            self.audit_positions |= set(self.queue)         # drawn uniformly at random: audit items as well
+            self._note += " The model is still retraining: this round was drawn at random (its labels are audit items)."
         else:
             self._wait_for_training()
             self.queue = self._pick(n, exclude)
@@ -180,10 +183,12 @@ class LabelingSession:
         return picked
 
     def _suggest(self, positions) -> dict:
-        "(label, confidence) per item: the learner's model, else a stored pre-annotation (kind 'model') for the item."
-        self._suggested_version = None if self.learner is None else self.learner.model_version
+        """(label, confidence) per item: the learner's model, else a stored pre-annotation (kind 'model') for the item.
+        A model being refit is not read: its suggestions come when the refit is done (`_refresh_suggestions`)."""
+        training = self._training()
+        self._suggested_version = None if self.learner is None or training else self.learner.model_version
         out = self._stored_suggestions(positions)
-        if self.learner is None or not positions or not is_fitted(self.learner.model) or self.task not in TASKS[:2]:
+        if self.learner is None or training or not positions or not is_fitted(self.learner.model) or self.task not in TASKS[:2]:
             return out
         P = self.learner.model.predict_proba(as_pool(self.pool, self.learner.featurize).features(np.asarray(positions)))
         classes = list(self.learner.model.classes_)
@@ -208,11 +213,17 @@ class LabelingSession:
             t0 = time.perf_counter()
             self.learner.sync(self.pool)
             self.rounds[-1]["retrain_seconds"] = round(time.perf_counter() - t0, 3)
-        self._wait_for_training()
+        if self._training():                                # one refit at a time; the next starts when it ends
+            self._retrain_pending = True
+            return
         self._trainer = threading.Thread(target=work, name="auto-labeling-retrain", daemon=True)
         self._trainer.start()
         if not self.background:
             self._trainer.join()
+
+    def _training(self) -> bool:
+        "Whether a background refit is running now."
+        return self._trainer is not None and self._trainer.is_alive()
 
     def _wait_for_training(self) -> None:
         if self._trainer is not None:
@@ -222,9 +233,10 @@ class LabelingSession:
     # --- actions -------------------------------------------------------------------------------
     def submit(self, label=None, review: dict | None = None) -> None:
         """Label the current item (default: the model's suggestion; for boxes, the editor's boxes); stored before the
-        next item shows. `review`: what was done with the model's pre-drawn boxes, stored with the label."""
+        next item shows. `review`: what was done with the model's pre-drawn boxes (or, for spans and multi-label, its pre-annotations),
+        stored with the label."""
         t0 = time.perf_counter()
-        training = self._trainer is not None and self._trainer.is_alive()
+        training = self._training()
         pos = self.current
         if pos is None:
             return
@@ -240,6 +252,8 @@ class LabelingSession:
                 return
         if self.task == "classification" and encode_label(label) not in {encode_label(c) for c in self.classes}:
             raise ValueError(f"label {label!r} is not one of the classes {self.classes}")
+        if review is None and self.task in ("multilabel", "spans") and pos in self._suggestions:
+            review = text_review(self._suggestions[pos][0], label, self.task)   # confirmed vs changed, as for boxes
         item_id = self._ids([pos])[0]
         self._register([pos])                               # a no-op for the round's items: registered already
         state = None if review is None else {f"widget/review/{item_id}": review}
@@ -330,70 +344,7 @@ class LabelingSession:
         self._next_round()
         return out
 
-    # --- the widget ----------------------------------------------------------------------------------
-    def _build(self) -> None:
-        import ipywidgets as W
-        from auto_labeling.item_view import ItemView
-        self._item_view = ItemView()                        # title, figures, progress, item, suggestion: one message
-        self._view = W.Box(layout=W.Layout(justify_content="center"))   # the box editor, span tagger or page grid
-        self._status = W.HTML()
-        self._buttons, caps = [], []
-        if self.task in ("classification", "multilabel"):
-            for c, key in zip(self.classes, self.keys):
-                if self.task == "multilabel":
-                    b = W.ToggleButton(description=str(c), layout=W.Layout(width="auto"))
-                else:
-                    b = W.Button(description=str(c), layout=W.Layout(width="auto"))
-                    b.on_click(self._guard(lambda _, c=c: self.submit(c), "storing the label"))
-                    b.add_class("al-class").add_class(f"al-class-{len(self._buttons)}")   # the view marks the suggested one
-                self._buttons.append(b)
-                caps.append(W.HBox([W.HTML(key_cap(key)), b], layout=W.Layout(align_items="center",
-                                                                               margin="0 8px 0 0")))
-        self._toggles = self._buttons if self.task == "multilabel" else []
-        accept = W.Button(description={"multilabel": "Submit", "boxes": "Submit boxes (Enter)"}.get(
-                              self.task, "Accept suggestion (Enter)"),
-                          button_style="success", layout=W.Layout(width="auto"))
-        accept.on_click(self._guard(lambda _: self.confirm_page() if self.page_size else self.submit(), "storing"))
-        skip = W.Button(description="Skip (s)", layout=W.Layout(width="auto"))
-        skip.on_click(self._guard(lambda _: self.skip_page() if self.page_size else self.skip(), "skipping"))
-        undo = W.Button(description="Undo (u)", layout=W.Layout(width="auto"))
-        undo.on_click(self._guard(lambda _: self.undo(), "undoing"))
-        self._accept, self._skip, self._undo = accept, skip, undo
-        if self.page_size:                                  # a page at once: the grid's own keys; buttons act on pages
-            from auto_labeling.page_grid import PageGrid
-            self._grid = PageGrid(self.classes, thumb=max(48, self.image_width // 2))
-            self._grid.on("confirm", self._guard(self.confirm_page, "confirming the page"))
-            self._grid.on("skip", self._guard(self.skip_page, "skipping the page"))
-            accept.description, skip.description = "Confirm page (Enter)", "Skip page (s)"
-            caps = [W.HTML(f"{key_cap(k)}{html.escape(str(c))}&nbsp;&nbsp;") for c, k in zip(self.classes, self.keys)]
-        self._plot_out = W.Output()
-        controls = [W.HBox(caps, layout=W.Layout(flex_flow="row wrap"))] if caps else []
-        if self.task in ("classification", "multilabel"):    # spans use the annotator's own buttons
-            controls += [W.HBox([accept, skip, undo]), W.HTML(f"<small>{KEY_LEGEND}</small>")]
-        elif self.task == "boxes":
-            controls.append(W.HBox([accept, skip, undo]))
-        self.widget = W.VBox([self._item_view, self._view, *controls, self._status, self._plot_out])
-        self._annotator = None
-        if self.task == "boxes":
-            from auto_labeling.box_editor import BoxEditor
-            self._annotator = BoxEditor(self.classes, display_width=2 * self.image_width)
-            self._annotator.on_submit(self._guard(self.submit, "storing the boxes"))
-            self._annotator.on_skip(self._guard(self.skip, "skipping"))
-            self._annotator.on_undo(self._guard(self.undo, "undoing"))
-        elif self.task == "spans":
-            from ipyannotations.text import TextTagger
-            self._annotator = without_event_children(TextTagger(classes=[str(c) for c in self.classes]))
-            self._annotator.on_undo(self._guard(self.undo, "undoing"))
-            self._annotator.on_submit(self._guard(lambda spans: self.skip() if spans is None else self.submit(
-                [{"start": int(a), "end": int(b), "label": c, "text": str(self.items[self.current])[int(a):int(b)]}
-                 for a, b, c in spans]), "storing the spans"))
-        from auto_labeling.box_editor import KeyCatcher   # keys over the session, kept from JupyterLab's shortcuts
-        watched = ["Enter", "Backspace", "s", "S", "u", "U"] + [k for k in self.keys if k] + \
-            [k.upper() for k in self.keys if k and k.isalpha()]
-        self._keys = KeyCatcher([] if self.task == "spans" else watched)    # the span tagger reads its own keys
-        self._keys.on_key(lambda key: self.press(key, self._keys.position))
-        self.widget.add_class("al-session")
-        self.widget.children = (*self.widget.children, self._keys)
+    # --- the widget: built, shown and displayed in chapter 12e_session_view --------------------------
 
     def _guard(self, callback, action: str):
         "A widget callback whose exception shows as a red line in the widget (traceback in `errors`), not a dead click."
@@ -440,132 +391,14 @@ class LabelingSession:
 
     def _refresh_suggestions(self) -> None:
         "A background retrain finished: suggest the rest of the round with the new model (a few rows, cheap)."
-        if self.learner is None or (self._trainer is not None and self._trainer.is_alive()):
+        if self.learner is None or self._training():
             return
         if self.learner.model_version != self._suggested_version:
             self._trainer = None
             self._suggestions.update(self._suggest(self.queue[self.position:]))
-
-    def _show(self) -> None:
-        """Show the current item: one `ItemView` message (chapter 12d) with the next item's image in it, then prepare
-        the items after it while the browser draws."""
-        self._refresh_suggestions()
-        labeled, pos = self._n_labeled, self.current
-        parts = {"figures": " · ".join(header_figures(
-                     labeled, self.budget, max(0, len(self.items) - labeled), list(self.audits.values()),
-                     [a for _, a in self.agreements], seconds_per_label(self._stamps), self._budget_name, self._lift)),
-                 "progress": {"round": [self.position, len(self.queue)],
-                              "budget": [labeled, self.budget] if self.budget else None},
-                 "item": {}, "suggestion": "", "suggested": -1, "position": pos, "note": self._note,
-                 "upcoming": None, "advance_keys": [], "shown": self._shown_count}
-        self._shown_count += 1                              # a new value each time: it replaces what the browser drew
-        if pos is None:
-            self._item_view.view = {**parts, "title": f"All done: {labeled} labeled"}
-            self._view.children = ()
-            return
-        if self.page_size:
-            self._status.value = ""
-            return self._show_page(parts)
-        parts["title"] = f"Round {self.round} — item {self.position + 1}/{len(self.queue)} (pool position {pos})"
-        s = self._suggestions.get(pos)
-        if self.task == "boxes":
-            self._annotator.show(self.items[pos], s[0] if s is not None and isinstance(s[0], list) else ())
-            parts["suggestion"] = (f"{len(self._annotator.boxes)} box(es) pre-drawn by the model (dashed) — fix "
-                                   "them, or Enter accepts them all") if s is not None else ""
-        elif self._annotator is not None:
-            self._annotator.display(self.items[pos])
-            if s is not None and isinstance(s[0], list):    # the model's spans, pre-tagged: fix them and submit
-                self._annotator.data = [(int(d["start"]), int(d["end"]), str(d["label"])) for d in s[0]
-                                        if isinstance(d, dict) and str(d.get("label")) in map(str, self.classes)]
-        if self.task != "boxes":
-            parts.update(self._item_parts(self.position))
-        if self._annotator is None and self.position + 1 < len(self.queue):   # the next item, drawn on the next key
-            parts["upcoming"] = {**self._item_parts(self.position + 1), "note": "",
-                                 "progress": {"round": [self.position + 1, len(self.queue)],
-                                              "budget": [labeled + 1, self.budget] if self.budget else None}}
-            parts["advance_keys"] = self._advance_keys(s is not None)
-        if self.task == "multilabel":                       # every class the model suggests, pre-toggled
-            wanted = set() if s is None else {encode_label(c) for c in (s[0] if isinstance(s[0], list) else [s[0]])}
-            for b, c in zip(self._toggles, self.classes):
-                b.value = encode_label(c) in wanted
-        self._item_view.view = parts                        # the one message that shows the next item
-        self._sent = time.perf_counter()
-        self._status.value = "error card shown; skip it" if "error" in parts["item"] else ""
-        if self._annotator is not None and self._view.children != (self._annotator,):
-            self._view.children = (self._annotator,)
-        self._prefetch()
-
-    def _item_parts(self, k: int) -> dict:
-        "The title, item and suggestion of the round's `k`-th item (its image prepared ahead when it was)."
-        pos, s = self.queue[k], self._suggestions.get(self.queue[k])
-        out = {"title": f"Round {self.round} — item {k + 1}/{len(self.queue)} (pool position {pos})", "position": pos,
-               "suggestion": "no suggestion yet (the model trains after the first round)", "suggested": -1}
-        if self._annotator is None:
-            if pos not in self._payloads:
-                self._payloads[pos] = item_payload(self.items[pos], self.image_width)
-            out["item"] = self._payloads[pos]
-        if s is not None:
-            out["suggestion"] = f"model suggests <b>{html.escape(str(s[0]))}</b> ({s[1]:.0%}) — Enter accepts"
-            codes = [encode_label(c) for c in self.classes]
-            out["suggested"] = codes.index(encode_label(s[0])) if encode_label(s[0]) in codes else -1
-        return out
-
-    def _advance_keys(self, suggested: bool) -> list[str]:
-        "The keys that move to the next item now: a class key (one by one), Enter (when there is something to accept), s."
-        keys = ["s", "S"] + (["Enter"] if suggested or self.task == "multilabel" else [])
-        if self.task == "classification":
-            keys += [k for k in self.keys if k] + [k.upper() for k in self.keys if k and k.isalpha()]
-        return keys
-
-    def _prefetch(self, ahead: int = 2) -> None:
-        "Prepare the next `ahead` items' images (PNG, base64) now, so the key that shows them does not wait for them."
-        if self._annotator is not None or self.page_size:
-            return
-        for p in list(self._payloads):                      # shown already: let it go
-            if p not in self.queue[self.position:]:
-                del self._payloads[p]
-        for p in self.queue[self.position + 1:self.position + 1 + ahead]:
-            if p not in self._payloads:
-                self._payloads[p] = item_payload(self.items[p], self.image_width)
-
-    @property
-    def shown(self) -> str:
-        "What the widget says now, as a person reads it: title, figures, item text, suggestion, status line."
-        import re
-        status = html.unescape(re.sub("<[^>]+>", "", self._status.value))
-        return self._item_view.text() + ("\n" + status if status else "")
-
-    def _plot(self) -> None:
-        "Live plot: how often the model's suggestion was right, per round, against labels spent."
-        import matplotlib.pyplot as plt
-        rows = [r for r in self.rounds if r["suggestion_accuracy"] is not None]
-        from IPython import get_ipython
-        if not rows or get_ipython() is None:             # outside a kernel there is nothing to draw on
-            return
-        with self._plot_out:
-            self._plot_out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(5, 2.6))
-            ax.plot([r["labeled"] for r in rows], [r["suggestion_accuracy"] for r in rows], marker="o")
-            ax.set_xlabel("labels spent"); ax.set_ylabel("suggestion accuracy"); ax.set_ylim(0, 1.02)
-            ax.grid(alpha=0.3); ax.set_title("How often the model was right, per round")
-            plt.show()
-
-    def _ipython_display_(self):
-        "The live widget, after a static preview that a saved notebook shows instead (hidden while live)."
-        from IPython.display import HTML, display
-        self._preview = display(HTML(self._preview_html()), display_id=True)
-        display(self.widget)
-
-    def _preview_html(self) -> str:
-        pos, png = self.current, None
-        try:
-            png = to_png(self.items[pos], 64) if pos is not None and is_image_item(self.items[pos]) else None
-        except (OSError, ValueError, TypeError):
-            pass
-        figures = " · ".join(header_figures(self._n_labeled, self.budget, max(0, len(self.items) - self._n_labeled),
-                                            list(self.audits.values()), [a for _, a in self.agreements],
-                                            seconds_per_label(self._stamps), self._budget_name, self._lift))
-        return preview_html(f"Round {self.round}: {self._n_labeled} labeled", figures, png)
+        if self._retrain_pending:                           # labels came in during the last refit: refit again
+            self._retrain_pending = False
+            self._retrain()
 
 # %% ../nbs/12_widget.ipynb #216e97ee
 class WidgetTool(LabelingTool):
@@ -603,3 +436,6 @@ class WidgetTool(LabelingTool):
 def widget_tool(**options) -> WidgetTool:
     "Factory behind `labeling_tool='widget'`."
     return WidgetTool(**options)
+
+
+from . import session_view as _session_view  # noqa: E402 — the widget itself: chapter 12e_session_view

@@ -18,7 +18,7 @@ from .pre_annotation import IMAGE_SUFFIXES, as_rgb_array, load_rgb
 
 # %% auto #0
 __all__ = ['COMMAND_KEYS', 'KEY_LEGEND', 'PREVIEW_NOTE', 'to_png', 'is_image_item', 'without_event_children', 'class_keys',
-           'key_cap', 'error_line', 'seconds_per_label', 'header_figures', 'lift_phrase', 'preview_html']
+           'key_cap', 'error_line', 'seconds_per_label', 'header_figures', 'lift_phrase', 'text_review', 'preview_html']
 
 # %% ../nbs/12a_widget_display.ipynb #393fa406
 def to_png(item, size: int | None = None) -> bytes:
@@ -149,6 +149,22 @@ def lift_phrase(lift: dict | None, n_audits: int = 0) -> str:
     if not lift:
         return f"lift over random unknown (an AutoLabelingPipeline run estimates it; {n} random items here)"
     return f"lift over random unknown (random sampling's curve from {n} random items cannot be read this far)"
+
+# %% ../nbs/12a_widget_display.ipynb #a54cdc46
+def text_review(suggested, final, task: str) -> dict:
+    """Counts of the model's pre-annotations `confirmed` (kept as they were), `changed` (a span's label changed on the
+    same extent), `deleted`, and of `drawn` (new) ones in the person's `final` answer; `task`: "spans" or "multilabel"."""
+    if task == "multilabel":
+        pre = {str(c) for c in (suggested if isinstance(suggested, list) else [suggested])}
+        fin = {str(c) for c in final}
+        return {"confirmed": len(pre & fin), "changed": 0, "deleted": len(pre - fin), "drawn": len(fin - pre)}
+    span = lambda d: (int(d["start"]), int(d["end"]))
+    pre = {span(d): str(d["label"]) for d in (suggested if isinstance(suggested, list) else []) if isinstance(d, dict)}
+    fin = {span(d): str(d["label"]) for d in final}
+    same = [k for k in pre if k in fin]
+    confirmed = sum(pre[k] == fin[k] for k in same)
+    return {"confirmed": confirmed, "changed": len(same) - confirmed, "deleted": len(pre) - len(same),
+            "drawn": len(fin) - len(same)}
 
 # %% ../nbs/12a_widget_display.ipynb #65920a80
 PREVIEW_NOTE = "run the cell to continue labeling"
