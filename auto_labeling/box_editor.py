@@ -214,7 +214,10 @@ function render({ model, el }) {
     if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable)) return;
     if (!model.get("watched").includes(e.key)) return;
     e.preventDefault(); e.stopImmediatePropagation();
-    model.send({ key: e.key });
+    const view = area.querySelector(".al-item-view");  // the item shown when the key went down (the kernel checks it)
+    const shown = view && view.dataset.position !== undefined ? Number(view.dataset.position) : null;
+    model.send({ key: e.key, position: shown });
+    if (view) view.dispatchEvent(new CustomEvent("al-key", { detail: { key: e.key } }));   // it may show the next now
   };
   window.addEventListener("keydown", onKey, true);
   return () => window.removeEventListener("keydown", onKey, true);
@@ -231,8 +234,14 @@ class KeyCatcher(anywidget.AnyWidget):
     def __init__(self, watched):
         super().__init__(watched=list(watched))
         self._handlers: list = []
-        self.on_msg(lambda _, content, buffers: [h(str(content.get("key", ""))) for h in self._handlers])
+        self.position = None                              # the pool position the item view showed at the last key
+        self.on_msg(self._on_msg)
+
+    def _on_msg(self, _, content, buffers) -> None:
+        self.position = content.get("position")
+        for handler in self._handlers:
+            handler(str(content.get("key", "")))
 
     def on_key(self, handler) -> None:
-        "Call `handler(key)` for each watched key pressed over the session."
+        "Call `handler(key)` for each watched key pressed over the session (`position`: the item shown then)."
         self._handlers.append(handler)

@@ -112,19 +112,20 @@ def show(self: PageGrid, items, suggested, confidences) -> None:
 
 # %% ../nbs/12c_page_grid.ipynb #96467a4c
 @patch
-def _show_page(self: LabelingSession) -> None:
-    "Show the round's next page: the items from `position` on, each at the model's suggestion."
+def _show_page(self: LabelingSession, parts: dict) -> None:
+    "Show the round's next page: the items from `position` on, each at the model's suggestion (`parts`: the header)."
     page = self.queue[self.position:self.position + self.page_size]
     index = {encode_label(c): k for k, c in enumerate(self.classes)}
     sug = [index.get(encode_label(self._suggestions[p][0]), -1) if p in self._suggestions else -1 for p in page]
     conf = [self._suggestions[p][1] if p in self._suggestions else None for p in page]
     self._page, self._page_shown = page, time.monotonic()
     self._grid.show([self.items[p] for p in page], sug, conf)
-    self._title.value = (f"<h4>Round {self.round} — items {self.position + 1}–{self.position + len(page)} of "
-                         f"{len(self.queue)} (a page: correct the wrong ones, Enter confirms)</h4>")
-    self._view.children = (self._grid,)
     n = sum(s >= 0 for s in sug)
-    self._suggestion.value = f"{n} of {len(page)} pre-labeled by the model" if n else "no suggestions yet"
+    self._item_view.view = {**parts, "title": f"Round {self.round} — items {self.position + 1}–{self.position + len(page)}"
+                                              f" of {len(self.queue)} (a page: correct the wrong ones, Enter confirms)",
+                            "suggestion": f"{n} of {len(page)} pre-labeled by the model" if n else "no suggestions yet"}
+    if self._view.children != (self._grid,):
+        self._view.children = (self._grid,)
 
 
 @patch
@@ -135,7 +136,7 @@ def confirm_page(self: LabelingSession) -> None:
         raise ValueError(f"cells {missing} have no class yet: click each and press its class key")
     page, labels = self._page, [self.classes[k] for k in self._grid.labels]
     ids = self._ids(page)
-    self.store.add_items(ids, page)
+    self._register(page)                                  # registered with the round already: a no-op
     self.store.add_many(ids, labels, who=self.annotator, kind="human", round=self.round)
     now = time.monotonic()                                # the page's time, spread evenly over its labels
     self._stamps.extend(self._page_shown + (now - self._page_shown) * (k + 1) / len(page) for k in range(len(page)))

@@ -9,7 +9,6 @@ import html
 import threading
 import time
 import traceback
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -18,8 +17,7 @@ from .core import Pool, QueryResult, as_pool, check_fraction, check_int, is_fitt
 from .destinations import Collected, LabelingTool
 from .store import LabelStore, encode_label
 from .strategies import random_indices
-from .widget_display import (KEY_LEGEND, class_keys, error_line, header_figures, is_image_item, key_cap,
-                                          preview_html, seconds_per_label, to_png, without_event_children)
+from .widget_display import class_keys, error_line, text_review
 
 TASKS = ("classification", "multilabel", "boxes", "spans")
 
@@ -84,9 +82,17 @@ class LabelingSession:
         self.agreements: list[tuple[int, bool]] = []        # (round, human label == suggestion)
         self.rounds: list[dict] = []
         self._trainer: threading.Thread | None = None
-        self.latencies: list[float] = []
+        self._retrain_pending = False                       # a round ended while the model was being refit
+        self.latencies: list[float] = []                   # per label: key -> next item's view sent, in seconds
+        self.retrain_running: list[bool] = []               # per label: whether a background retrain was running
         self._suggestions: dict = {}
         self._suggested_version = None                      # set by _suggest; a session resumed at its budget has none
+        self._labeled, self._labeled_seq = set(), 0         # human-labeled positions, read from the store incrementally
+        self._registered: set[int] = set()                  # positions registered in the store (once per round)
+        self._payloads: dict[int, dict] = {}                # the next items' images, prepared ahead (chapter 12d)
+        self._lift = None                                   # the pipeline's last round (its lift), read once a round
+        self._shown_count = 0
+        self._note, self._sent = "", 0.0                    # what the last answer did; when the last view was sent
         if learner is not None:
             learner.sync(pool)                              # resume: the store's labels are the labeled set
         self._build()
@@ -100,12 +106,18 @@ class LabelingSession:
         return [str(int(p)) for p in positions]
 
     def labeled_positions(self) -> set[int]:
-        "Pool positions with a current human label in the store (anyone's)."
-        labels = self.store.labels("human")
-        if self.learner is not None:
-            return set(self.learner.pool.positions_of(list(labels)).values())
-        n = len(self.items)
-        return {int(k) for k in labels if k.isdigit() and int(k) < n}
+        """Pool positions with a current human label in the store (anyone's): only the store's events since the last
+        call are read (`label_changes`), so a long session never rescans its labels."""
+        self._labeled_seq, changed = self.store.label_changes(self._labeled_seq, "human")
+        if changed:
+            if self.learner is not None:
+                where = self.learner.pool.positions_of(list(changed))
+            else:
+                n = len(self.items)
+                where = {k: int(k) for k in changed if k.isdigit() and int(k) < n}
+            for k, p in where.items():
+                (self._labeled.add if changed[k] is not None else self._labeled.discard)(p)
+        return set(self._labeled)
 
     @property
     def current(self) -> int | None:
@@ -127,15 +139,34 @@ class LabelingSession:
         if n <= 0:
             self.queue = []
         elif self.learner is None:
-            self.queue = [i for i in range(n_pool) if i not in set(exclude)][:n]
+            excluded = set(exclude)
+            self.queue = [i for i in range(n_pool) if i not in excluded][:n]
+        elif self._training():                              # never wait for a refit at a round's end: it would freeze
+            self.queue = random_indices(n_pool, n, exclude, self._rng).tolist()
+            self.audit_positions |= set(self.queue)         # drawn uniformly at random: audit items as well
+            self._note += " The model is still retraining: this round was drawn at random (its labels are audit items)."
         else:
             self._wait_for_training()
             self.queue = self._pick(n, exclude)
         self.skipped = set()
         self.round += 1
         self.position = 0
+        self._register(self.queue)
         self._suggestions = self._suggest(self.queue)
+        self._read_lift()
         self._show()
+
+    def _read_lift(self) -> None:
+        "The lift estimate of the pipeline driving this store (its last recorded round), once a round; None without one."
+        rounds = (self.store.get_state("pipeline") or {}).get("rounds") or []
+        self._lift = rounds[-1] if rounds else None
+
+    def _register(self, positions) -> None:
+        "Register a round's items in the store once (with their pool positions), not once per label."
+        new = [int(p) for p in positions if int(p) not in self._registered]
+        if new:
+            self.store.add_items(self._ids(new), new)
+            self._registered.update(new)
 
     def _pick(self, n: int, exclude) -> list[int]:
         """The learner's `n` picks, `audit_fraction` of them (at least one) drawn uniformly at random from the unlabeled
@@ -152,10 +183,12 @@ class LabelingSession:
         return picked
 
     def _suggest(self, positions) -> dict:
-        "(label, confidence) per item: the learner's model, else a stored pre-annotation (kind 'model') for the item."
-        self._suggested_version = None if self.learner is None else self.learner.model_version
+        """(label, confidence) per item: the learner's model, else a stored pre-annotation (kind 'model') for the item.
+        A model being refit is not read: its suggestions come when the refit is done (`_refresh_suggestions`)."""
+        training = self._training()
+        self._suggested_version = None if self.learner is None or training else self.learner.model_version
         out = self._stored_suggestions(positions)
-        if self.learner is None or not positions or not is_fitted(self.learner.model) or self.task not in TASKS[:2]:
+        if self.learner is None or training or not positions or not is_fitted(self.learner.model) or self.task not in TASKS[:2]:
             return out
         P = self.learner.model.predict_proba(as_pool(self.pool, self.learner.featurize).features(np.asarray(positions)))
         classes = list(self.learner.model.classes_)
@@ -180,11 +213,17 @@ class LabelingSession:
             t0 = time.perf_counter()
             self.learner.sync(self.pool)
             self.rounds[-1]["retrain_seconds"] = round(time.perf_counter() - t0, 3)
-        self._wait_for_training()
+        if self._training():                                # one refit at a time; the next starts when it ends
+            self._retrain_pending = True
+            return
         self._trainer = threading.Thread(target=work, name="auto-labeling-retrain", daemon=True)
         self._trainer.start()
         if not self.background:
             self._trainer.join()
+
+    def _training(self) -> bool:
+        "Whether a background refit is running now."
+        return self._trainer is not None and self._trainer.is_alive()
 
     def _wait_for_training(self) -> None:
         if self._trainer is not None:
@@ -194,8 +233,10 @@ class LabelingSession:
     # --- actions -------------------------------------------------------------------------------
     def submit(self, label=None, review: dict | None = None) -> None:
         """Label the current item (default: the model's suggestion; for boxes, the editor's boxes); stored before the
-        next item shows. `review`: what was done with the model's pre-drawn boxes, stored with the label."""
+        next item shows. `review`: what was done with the model's pre-drawn boxes (or, for spans and multi-label, its pre-annotations),
+        stored with the label."""
         t0 = time.perf_counter()
+        training = self._training()
         pos = self.current
         if pos is None:
             return
@@ -211,8 +252,10 @@ class LabelingSession:
                 return
         if self.task == "classification" and encode_label(label) not in {encode_label(c) for c in self.classes}:
             raise ValueError(f"label {label!r} is not one of the classes {self.classes}")
+        if review is None and self.task in ("multilabel", "spans") and pos in self._suggestions:
+            review = text_review(self._suggestions[pos][0], label, self.task)   # confirmed vs changed, as for boxes
         item_id = self._ids([pos])[0]
-        self.store.add_items([item_id], [pos])
+        self._register([pos])                               # a no-op for the round's items: registered already
         state = None if review is None else {f"widget/review/{item_id}": review}
         self.store.add_many([item_id], [label], who=self.annotator, kind="human", round=self.round,
                             state=state)                    # the label and its review: durable together, then move on
@@ -226,13 +269,16 @@ class LabelingSession:
         self._stamps.append(time.monotonic())
         self.done.append(pos)
         self._n_labeled += 1
+        self._note = f"stored {label if isinstance(label, (str, int)) else 'the answer'} for pool position {pos}."
         self._advance()
-        self.latencies.append(time.perf_counter() - t0)
+        self.latencies.append(self._sent - t0)              # key -> next item's view sent (prefetching not counted)
+        self.retrain_running.append(training)
 
     def skip(self) -> None:
         "Leave the current item unlabeled; it goes back to the pool for a later round."
         if self.current is not None:
             self.skipped.add(self.current)
+            self._note = f"skipped pool position {self.current}."
             self._advance()
 
     def undo(self) -> None:
@@ -252,6 +298,7 @@ class LabelingSession:
         self.audits.pop(pos, None)
         if self._stamps:
             self._stamps.pop()
+        self._note = f"withdrew the label of pool position {pos}."
         self._show()
 
     def _advance(self) -> None:
@@ -278,12 +325,12 @@ class LabelingSession:
         if random is not None:
             self.audit_positions |= {p for p, r in zip(self.queue, random) if r}
         self.round += 1
+        self._register(self.queue)
         self._n_labeled = len(self.labeled_positions())
         self.budget = self._n_labeled + len(self.queue)
         self._budget_name = "at the end of this batch"            # the loop's batch, not the pipeline's budget
-        self._budget_bar.max = max(1, self.budget)
-        self._budget_bar.layout.visibility = "visible"
         self._suggestions = self._suggest(self.queue) if suggestions is None else dict(suggestions)
+        self._read_lift()
         self._show()
 
     def handoff(self, tool: str = "label_studio", **options):
@@ -297,74 +344,7 @@ class LabelingSession:
         self._next_round()
         return out
 
-    # --- the widget ----------------------------------------------------------------------------------
-    def _build(self) -> None:
-        import ipywidgets as W
-        self._title = W.HTML()
-        self._figures = W.HTML()
-        self._round_bar = W.IntProgress(min=0, max=1, description="round", layout=W.Layout(width="45%"))
-        self._budget_bar = W.IntProgress(min=0, max=max(1, self.budget or 1), description="budget",
-                                         layout=W.Layout(width="45%", visibility="visible" if self.budget else "hidden"))
-        self._view = W.Box(layout=W.Layout(min_height="120px", justify_content="center"))
-        self._suggestion = W.HTML()
-        self._status = W.HTML()
-        self._buttons, caps = [], []
-        if self.task in ("classification", "multilabel"):
-            for c, key in zip(self.classes, self.keys):
-                if self.task == "multilabel":
-                    b = W.ToggleButton(description=str(c), layout=W.Layout(width="auto"))
-                else:
-                    b = W.Button(description=str(c), layout=W.Layout(width="auto"))
-                    b.on_click(self._guard(lambda _, c=c: self.submit(c), "storing the label"))
-                self._buttons.append(b)
-                caps.append(W.HBox([W.HTML(key_cap(key)), b], layout=W.Layout(align_items="center",
-                                                                               margin="0 8px 0 0")))
-        self._toggles = self._buttons if self.task == "multilabel" else []
-        accept = W.Button(description={"multilabel": "Submit", "boxes": "Submit boxes (Enter)"}.get(
-                              self.task, "Accept suggestion (Enter)"),
-                          button_style="success", layout=W.Layout(width="auto"))
-        accept.on_click(self._guard(lambda _: self.confirm_page() if self.page_size else self.submit(), "storing"))
-        skip = W.Button(description="Skip (s)", layout=W.Layout(width="auto"))
-        skip.on_click(self._guard(lambda _: self.skip_page() if self.page_size else self.skip(), "skipping"))
-        undo = W.Button(description="Undo (u)", layout=W.Layout(width="auto"))
-        undo.on_click(self._guard(lambda _: self.undo(), "undoing"))
-        self._accept, self._skip, self._undo = accept, skip, undo
-        if self.page_size:                                  # a page at once: the grid's own keys; buttons act on pages
-            from auto_labeling.page_grid import PageGrid
-            self._grid = PageGrid(self.classes, thumb=max(48, self.image_width // 2))
-            self._grid.on("confirm", self._guard(self.confirm_page, "confirming the page"))
-            self._grid.on("skip", self._guard(self.skip_page, "skipping the page"))
-            accept.description, skip.description = "Confirm page (Enter)", "Skip page (s)"
-            caps = [W.HTML(f"{key_cap(k)}{html.escape(str(c))}&nbsp;&nbsp;") for c, k in zip(self.classes, self.keys)]
-        self._plot_out = W.Output()
-        controls = [W.HBox(caps, layout=W.Layout(flex_flow="row wrap"))] if caps else []
-        if self.task in ("classification", "multilabel"):    # spans use the annotator's own buttons
-            controls += [W.HBox([accept, skip, undo]), W.HTML(f"<small>{KEY_LEGEND}</small>")]
-        elif self.task == "boxes":
-            controls.append(W.HBox([accept, skip, undo]))
-        self.widget = W.VBox([self._title, self._figures, W.HBox([self._round_bar, self._budget_bar]), self._view,
-                              self._suggestion, *controls, self._status, self._plot_out])
-        self._annotator = None
-        if self.task == "boxes":
-            from auto_labeling.box_editor import BoxEditor
-            self._annotator = BoxEditor(self.classes, display_width=2 * self.image_width)
-            self._annotator.on_submit(self._guard(self.submit, "storing the boxes"))
-            self._annotator.on_skip(self._guard(self.skip, "skipping"))
-            self._annotator.on_undo(self._guard(self.undo, "undoing"))
-        elif self.task == "spans":
-            from ipyannotations.text import TextTagger
-            self._annotator = without_event_children(TextTagger(classes=[str(c) for c in self.classes]))
-            self._annotator.on_undo(self._guard(self.undo, "undoing"))
-            self._annotator.on_submit(self._guard(lambda spans: self.skip() if spans is None else self.submit(
-                [{"start": int(a), "end": int(b), "label": c, "text": str(self.items[self.current])[int(a):int(b)]}
-                 for a, b, c in spans]), "storing the spans"))
-        from auto_labeling.box_editor import KeyCatcher   # keys over the session, kept from JupyterLab's shortcuts
-        watched = ["Enter", "Backspace", "s", "S", "u", "U"] + [k for k in self.keys if k] + \
-            [k.upper() for k in self.keys if k and k.isalpha()]
-        self._keys = KeyCatcher([] if self.task == "spans" else watched)    # the span tagger reads its own keys
-        self._keys.on_key(self.press)
-        self.widget.add_class("al-session")
-        self.widget.children = (*self.widget.children, self._keys)
+    # --- the widget: built, shown and displayed in chapter 12e_session_view --------------------------
 
     def _guard(self, callback, action: str):
         "A widget callback whose exception shows as a red line in the widget (traceback in `errors`), not a dead click."
@@ -373,16 +353,24 @@ class LabelingSession:
                 return callback(*args)
             except Exception as e:
                 self.errors.append(traceback.format_exc())
+                try:
+                    self._show()                            # the browser may show the next item already: bring it back
+                except Exception:
+                    pass
                 self._status.value = error_line(e, action)
         return run
 
-    def press(self, key: str) -> None:
-        "Do what pressing `key` in the widget does (scripts and tests drive the session this way)."
-        self._guard(self._on_key, f"key {key}")({"key": key})
+    def press(self, key: str, position: int | None = None) -> None:
+        """Do what pressing `key` in the widget does (scripts and tests drive the session this way); `position`: the
+        pool position of the item the key was pressed on (the browser sends it), refused unless it is still current."""
+        self._guard(self._on_key, f"key {key}")({"key": key, "position": position})
 
     def _on_key(self, event: dict) -> None:
         "Enter accepts, s skips, u or Backspace undoes; a class's key (see `keys`) labels it (toggles it, multi-label)."
-        key = event.get("key", "")
+        key, shown = event.get("key", ""), event.get("position")
+        if shown is not None and self.current is not None and int(shown) != self.current:
+            raise ValueError(f"this key was pressed on pool position {shown}, which is no longer shown (pool position "
+                             f"{self.current} is): nothing was stored for it; press it again")
         if self.page_size:                                  # over the page itself, the grid reads the keys
             if key == "Enter":
                 self.confirm_page()
@@ -403,107 +391,14 @@ class LabelingSession:
 
     def _refresh_suggestions(self) -> None:
         "A background retrain finished: suggest the rest of the round with the new model (a few rows, cheap)."
-        if self.learner is None or (self._trainer is not None and self._trainer.is_alive()):
+        if self.learner is None or self._training():
             return
         if self.learner.model_version != self._suggested_version:
             self._trainer = None
             self._suggestions.update(self._suggest(self.queue[self.position:]))
-
-    def _show(self) -> None:
-        import ipywidgets as W
-        self._refresh_suggestions()
-        labeled = self._n_labeled
-        self._budget_bar.value = min(labeled, self._budget_bar.max)
-        self._figures.value = "<small>" + " · ".join(map(html.escape, header_figures(
-            labeled, self.budget, max(0, len(self.items) - labeled), list(self.audits.values()),
-            [a for _, a in self.agreements], seconds_per_label(self._stamps), self._budget_name))) + "</small>"
-        self._round_bar.max = max(1, len(self.queue))
-        self._round_bar.value = self.position
-        pos = self.current
-        if pos is None:
-            self._title.value = f"<h4>All done: {labeled} labeled</h4>"
-            self._view.children = ()
-            self._suggestion.value = ""
-            return
-        if self.page_size:
-            self._status.value = ""
-            return self._show_page()
-        self._title.value = (f"<h4>Round {self.round} — item {self.position + 1}/{len(self.queue)} "
-                             f"(pool position {pos})</h4>")
-        item = self.items[pos]
-        try:
-            if self.task == "boxes":
-                pre = self._suggestions.get(pos)
-                self._annotator.show(item, pre[0] if pre is not None and isinstance(pre[0], list) else ())
-                view = self._annotator
-            elif self._annotator is not None:
-                self._annotator.display(item)
-                pre = self._suggestions.get(pos)             # the model's spans, pre-tagged: fix them and submit
-                if pre is not None and isinstance(pre[0], list):
-                    self._annotator.data = [(int(d["start"]), int(d["end"]), str(d["label"])) for d in pre[0]
-                                            if isinstance(d, dict) and str(d.get("label")) in map(str, self.classes)]
-                view = self._annotator
-            elif is_image_item(item):
-                view = W.Image(value=to_png(item, self.image_width), format="png")
-            else:
-                view = W.HTML(f"<div style='max-width:720px;white-space:pre-wrap'>{html.escape(str(item))}</div>")
-            self._status.value = ""
-        except (OSError, ValueError) as e:               # unreadable image: an error card, skippable
-            where = f" {item}" if isinstance(item, (str, Path)) else ""
-            view = W.HTML(f"<div style='border:2px solid #c00;padding:8px'>cannot show item{html.escape(where)}: "
-                          f"{html.escape(type(e).__name__)} — press Skip</div>")
-            self._status.value = "error card shown; skip it"
-        self._view.children = (view,)
-        if self.task == "multilabel":
-            for b in self._toggles:
-                b.value = False
-        s = self._suggestions.get(pos)
-        if s is not None and self.task == "boxes":
-            self._suggestion.value = (f"{len(self._annotator.boxes)} box(es) pre-drawn by the model (dashed) — fix "
-                                      "them, or Enter accepts them all")
-        elif s is not None:
-            self._suggestion.value = f"model suggests <b>{html.escape(str(s[0]))}</b> ({s[1]:.0%}) — Enter accepts"
-            if self.task == "multilabel":                   # every class the model suggests, pre-toggled
-                wanted = {encode_label(c) for c in (s[0] if isinstance(s[0], list) else [s[0]])}
-                for b, c in zip(self._toggles, self.classes):
-                    b.value = encode_label(c) in wanted
-            for b, c in zip(self._buttons, self.classes):
-                if self.task == "classification":
-                    b.button_style = "info" if encode_label(c) == encode_label(s[0]) else ""
-        else:
-            self._suggestion.value = "no suggestion yet (the model trains after the first round)"
-
-    def _plot(self) -> None:
-        "Live plot: how often the model's suggestion was right, per round, against labels spent."
-        import matplotlib.pyplot as plt
-        rows = [r for r in self.rounds if r["suggestion_accuracy"] is not None]
-        from IPython import get_ipython
-        if not rows or get_ipython() is None:             # outside a kernel there is nothing to draw on
-            return
-        with self._plot_out:
-            self._plot_out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(5, 2.6))
-            ax.plot([r["labeled"] for r in rows], [r["suggestion_accuracy"] for r in rows], marker="o")
-            ax.set_xlabel("labels spent"); ax.set_ylabel("suggestion accuracy"); ax.set_ylim(0, 1.02)
-            ax.grid(alpha=0.3); ax.set_title("How often the model was right, per round")
-            plt.show()
-
-    def _ipython_display_(self):
-        "The live widget, after a static preview that a saved notebook shows instead (hidden while live)."
-        from IPython.display import HTML, display
-        self._preview = display(HTML(self._preview_html()), display_id=True)
-        display(self.widget)
-
-    def _preview_html(self) -> str:
-        pos, png = self.current, None
-        try:
-            png = to_png(self.items[pos], 64) if pos is not None and is_image_item(self.items[pos]) else None
-        except (OSError, ValueError, TypeError):
-            pass
-        figures = " · ".join(header_figures(self._n_labeled, self.budget, max(0, len(self.items) - self._n_labeled),
-                                            list(self.audits.values()), [a for _, a in self.agreements],
-                                            seconds_per_label(self._stamps), self._budget_name))
-        return preview_html(f"Round {self.round}: {self._n_labeled} labeled", figures, png)
+        if self._retrain_pending:                           # labels came in during the last refit: refit again
+            self._retrain_pending = False
+            self._retrain()
 
 # %% ../nbs/12_widget.ipynb #216e97ee
 class WidgetTool(LabelingTool):
@@ -541,3 +436,6 @@ class WidgetTool(LabelingTool):
 def widget_tool(**options) -> WidgetTool:
     "Factory behind `labeling_tool='widget'`."
     return WidgetTool(**options)
+
+
+from . import session_view as _session_view  # noqa: E402 — the widget itself: chapter 12e_session_view

@@ -18,7 +18,7 @@ from .pre_annotation import IMAGE_SUFFIXES, as_rgb_array, load_rgb
 
 # %% auto #0
 __all__ = ['COMMAND_KEYS', 'KEY_LEGEND', 'PREVIEW_NOTE', 'to_png', 'is_image_item', 'without_event_children', 'class_keys',
-           'key_cap', 'error_line', 'seconds_per_label', 'header_figures', 'preview_html']
+           'key_cap', 'error_line', 'seconds_per_label', 'header_figures', 'lift_phrase', 'text_review', 'preview_html']
 
 # %% ../nbs/12a_widget_display.ipynb #393fa406
 def to_png(item, size: int | None = None) -> bytes:
@@ -116,8 +116,10 @@ def seconds_per_label(stamps: Sequence[float], max_gap: float = 300.0) -> float 
 
 
 def header_figures(n_labeled: int, budget: int | None, n_unlabeled: int, audits: Sequence[bool],
-                   agreements: Sequence[bool], seconds: float | None, budget_name: str = "budget") -> list[str]:
-    "The header's figures as plain-text phrases: measured, or marked unknown with the reason."
+                   agreements: Sequence[bool], seconds: float | None, budget_name: str = "budget",
+                   lift: dict | None = None) -> list[str]:
+    """The header's figures as plain-text phrases: measured, or marked unknown with the reason. `lift`: the
+    pipeline's last round (`lift`, `lift_low`, `lift_high`, `n_random`), or None outside a pipeline."""
     out = [f"labeled {n_labeled} / {budget} {budget_name}" if budget is not None else
            f"labeled {n_labeled} (no budget set; {n_unlabeled} unlabeled left)"]
     if audits:
@@ -127,10 +129,42 @@ def header_figures(n_labeled: int, budget: int | None, n_unlabeled: int, audits:
         out.append("model accuracy unknown (no random audit item labeled yet)")
     if agreements:
         out.append(f"agreed on {np.mean(agreements):.0%} of {len(agreements)} picked items (the hard ones)")
-    out.append("lift over random unknown (needs a random-sampling run on the same data)")
+    out.append(lift_phrase(lift, len(audits)))
     out.append(f"{seconds:.1f} s per label (median gap)" if seconds is not None else
                "seconds per label unknown (fewer than two labels)")
     return out
+
+
+def lift_phrase(lift: dict | None, n_audits: int = 0) -> str:
+    "The lift over random sampling with its interval, or unknown with the number of random items it still needs."
+    from auto_labeling.pipeline import MIN_RANDOM
+    n = int(lift.get("n_random", 0)) if lift else n_audits
+    value = float(lift.get("lift", float("nan"))) if lift else float("nan")
+    if value == value:
+        lo, hi = float(lift.get("lift_low", float("nan"))), float(lift.get("lift_high", float("nan")))
+        interval = f" ({lo:+.3f} to {hi:+.3f})" if lo == lo and hi == hi else ""
+        return f"lift over random {value:+.3f}{interval} from {n} random items"
+    if n < MIN_RANDOM:
+        return f"lift over random unknown (needs {MIN_RANDOM - n} more random items; {n} so far)"
+    if not lift:
+        return f"lift over random unknown (an AutoLabelingPipeline run estimates it; {n} random items here)"
+    return f"lift over random unknown (random sampling's curve from {n} random items cannot be read this far)"
+
+# %% ../nbs/12a_widget_display.ipynb #a54cdc46
+def text_review(suggested, final, task: str) -> dict:
+    """Counts of the model's pre-annotations `confirmed` (kept as they were), `changed` (a span's label changed on the
+    same extent), `deleted`, and of `drawn` (new) ones in the person's `final` answer; `task`: "spans" or "multilabel"."""
+    if task == "multilabel":
+        pre = {str(c) for c in (suggested if isinstance(suggested, list) else [suggested])}
+        fin = {str(c) for c in final}
+        return {"confirmed": len(pre & fin), "changed": 0, "deleted": len(pre - fin), "drawn": len(fin - pre)}
+    span = lambda d: (int(d["start"]), int(d["end"]))
+    pre = {span(d): str(d["label"]) for d in (suggested if isinstance(suggested, list) else []) if isinstance(d, dict)}
+    fin = {span(d): str(d["label"]) for d in final}
+    same = [k for k in pre if k in fin]
+    confirmed = sum(pre[k] == fin[k] for k in same)
+    return {"confirmed": confirmed, "changed": len(same) - confirmed, "deleted": len(pre) - len(same),
+            "drawn": len(fin) - len(same)}
 
 # %% ../nbs/12a_widget_display.ipynb #65920a80
 PREVIEW_NOTE = "run the cell to continue labeling"

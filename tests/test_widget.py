@@ -126,8 +126,9 @@ def jupyterlab(tmp_path):
 
 
 @contextmanager
-def notebook_page(jupyterlab, name: str, cells: list[str]):
-    "Write a notebook of `cells` into the lab's folder, open it in Chromium, run all cells; yield (page, folder)."
+def notebook_page(jupyterlab, name: str, cells: list[str], init_script: str | None = None):
+    """Write a notebook of `cells` into the lab's folder, open it in Chromium, run all cells; yield (page, folder).
+    `init_script`: JavaScript run in the page before JupyterLab's own (listeners registered first fire first)."""
     import nbformat
     from playwright.sync_api import sync_playwright
     url, token, folder = jupyterlab
@@ -142,6 +143,8 @@ def notebook_page(jupyterlab, name: str, cells: list[str]):
         page = browser.new_page(viewport={"width": 1200, "height": 1600})
         page.console_lines = []
         page.on("console", lambda m: page.console_lines.append(f"[{m.type}] {m.text}"))
+        if init_script:
+            page.add_init_script(init_script)
         try:
             page.goto(f"{url}/lab/tree/{name}?token={token}")
             page.wait_for_function("window.jupyterapp?.shell?.currentWidget?.sessionContext", timeout=90_000)
@@ -432,13 +435,13 @@ def test_stored_pre_annotations_are_the_suggestions():
                    who="yolo:abc", confidence=[0.9, 1.0])
     boxes = LabelingSession(None, imgs, store, ["car", "tree"], task="boxes")
     assert boxes._annotator.labels() == [{"bbox": [4.0, 4.0, 20.0, 20.0], "label": "car"}]
-    assert "pre-drawn" in boxes._suggestion.value
+    assert "pre-drawn" in boxes.shown
     boxes._annotator.submit()                                            # accepted as drawn: a human label now
     assert store.labels("human") == {"0": [{"bbox": [4.0, 4.0, 20.0, 20.0], "label": "car"}]}
     texts = LabelStore(":memory:")
     texts.add_items(["0"]); texts.add("0", "spam", who="clf:1", kind="model", confidence=0.8)
     session = LabelingSession(None, ["win money now", "see you"], texts, ["ham", "spam"])
-    assert "spam" in session._suggestion.value
+    assert "spam" in session.shown
     session._accept.click()
     assert texts.labels("human") == {"0": "spam"}
 
