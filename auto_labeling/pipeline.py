@@ -335,7 +335,7 @@ def run(self: AutoLabelingPipeline, labeled_data=None, unlabeled_data=None, targ
     try:
         pool = as_pool(pool_data, self.featurize, name="unlabeled_data", ids=item_ids, items=items)
     except (ValueError, TypeError) as e:               # the pool's own words name its `ids`: here they are item_ids
-        if str(e).startswith("ids "):
+        if str(e).startswith(("ids ", "ids[")):
             raise type(e)(f"item_{e}") from None
         raise
     if not len(pool):

@@ -31,7 +31,7 @@ JUNK = st.one_of(
     st.sampled_from(["uncertainty", "diversity", "random", "margin", "simulated", "widget", "accuracy", "bogus"]),
 )
 EXPECTED = (ValueError, TypeError)
-FUZZ = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+FUZZ = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                        HealthCheck.function_scoped_fixture])
 
 threadpool_limits(1)                     # small fits: one BLAS thread is faster than many on a loaded machine
@@ -141,7 +141,7 @@ RUN = dict(labeled_data=(SEED_X, SEED_Y), unlabeled_data=POOL, oracle=TRUTH, pro
 
 @pytest.mark.parametrize("arg", ["labeled_data", "unlabeled_data", "target_accuracy", "validation_data", "oracle",
                                  "items", "item_ids", "progress"])
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=JUNK)
 def test_pipeline_run_refuses_in_our_words(arg, value):
     p = AutoLabelingPipeline(model()).configure(batch_size=20, max_iterations=1, random_fraction=0)
@@ -157,7 +157,7 @@ def session_args(tmp):
 @pytest.mark.parametrize("arg", ["learner", "pool", "store", "classes", "batch_size", "task", "items", "annotator",
                                  "budget", "image_width", "background", "audit_fraction", "random_state",
                                  "page_size"])
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(value=JUNK)
 def test_widget_constructor_refuses_in_our_words(arg, value, tmp_path_factory):
