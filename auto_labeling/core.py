@@ -16,9 +16,9 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['DEFAULT_CHUNK_SIZE', 'is_nan', 'check_int', 'check_real', 'check_fraction', 'check_bool', 'check_choice',
-           'check_callable', 'check_text', 'check_n_instances', 'check_finite', 'check_2d', 'check_random_state',
-           'is_fitted', 'check_classifier', 'as_item_ids', 'Pool', 'as_pool', 'predict_proba_pool', 'score_pool',
-           'QueryResult']
+           'check_callable', 'check_text', 'check_classes', 'check_n_instances', 'check_finite', 'check_2d',
+           'check_random_state', 'is_fitted', 'check_classifier', 'as_item_ids', 'Pool', 'as_pool',
+           'predict_proba_pool', 'score_pool', 'QueryResult']
 
 # %% ../nbs/00_core.ipynb #a5466312
 DEFAULT_CHUNK_SIZE = 65_536  # rows scored at a time: a 65k x 128 float32 chunk is 32 MB
@@ -151,6 +151,22 @@ def check_text(value, name: str, allow_none: bool = False) -> str | None:
     except UnicodeEncodeError:
         raise ValueError(f"{name} must be valid Unicode text (it holds a lone surrogate); got {_given(value)}") from None
     return value
+
+
+def check_classes(value, name: str = "classes", allow_none: bool = True) -> list | None:
+    "A non-empty list of distinct class labels (strings or numbers, no None/NaN); a string or a mapping is refused."
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__") or \
+            (isinstance(value, np.ndarray) and value.ndim != 1):
+        raise TypeError(f"{name} must be a list of class labels; got {_given(value)}")
+    labels = list(value)
+    bad = [c for c in labels if not isinstance(c, (str, numbers.Number, np.generic)) or is_nan(c)]
+    if bad:
+        raise TypeError(f"{name} must hold class labels (strings or numbers); got {_given(bad[0])} in {_given(labels)}")
+    if not labels or len(set(labels)) != len(labels):
+        raise ValueError(f"{name} must be a non-empty list of distinct labels; got {_given(labels)}")
+    return labels
 
 # %% ../nbs/00_core.ipynb #59cb04a9
 def check_n_instances(n_instances, n_available: int, name: str = "n_instances") -> int:

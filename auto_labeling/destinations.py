@@ -87,8 +87,8 @@ def attach(self: SimulatedAnnotator, loop) -> None:
     if self.oracle is None:
         truth = getattr(loop, "truth", None)
         if truth is None:
-            raise ValueError("the simulated annotator needs the true labels: pass unlabeled_data=(X, y_true) "
-                             "(or oracle=y_true)")
+            raise ValueError("the simulated annotator needs the true labels: pass truth=y_true to Loop (to the "
+                             "pipeline: unlabeled_data=(X, y_true) or oracle=y_true)")
         self.oracle = self._check_oracle(truth)
     pool = getattr(loop, "pool", None)
     if pool is not None and len(self.oracle) != len(pool):

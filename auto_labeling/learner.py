@@ -24,13 +24,18 @@ from .strategies import QueryByCommittee, Strategy, check_exclude, get_strategy
 __all__ = ['MIN_AUDITS', 'make_strategy', 'suggestions', 'wilson_interval', 'wilson_upper', 'ActiveLearner']
 
 # %% ../nbs/04_learner.ipynb #5fc11d49
-def make_strategy(strategy, model=None, random_state=None) -> Strategy:
+def make_strategy(strategy, model=None, random_state=None, name: str = "strategy") -> Strategy:
     "A learner's strategy from a name or object; 'query_by_committee' by name bags `model` into 5 members."
     if isinstance(strategy, str) and strategy == "query_by_committee":
         if model is None:
-            raise ValueError("strategy='query_by_committee' by name needs model= to bag into a committee")
+            raise ValueError(f"{name}='query_by_committee' by name needs model= to bag into a committee")
         return QueryByCommittee(model=model, n_members=5, random_state=random_state)
-    return get_strategy(strategy)
+    try:
+        return get_strategy(strategy)
+    except (ValueError, TypeError) as e:               # the message names the argument it came from
+        if name == "strategy":
+            raise
+        raise type(e)(f"{name}: {e}") from None
 
 # %% ../nbs/04_learner.ipynb #696b5ed8
 def suggestions(model, X) -> list[tuple]:
@@ -84,7 +89,7 @@ class ActiveLearner:
         self.batch_size = check_int(batch_size, "batch_size", minimum=1)
         self.chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
         self.strategy = make_strategy(strategy, model, random_state)
-        self.cold_start = None if cold_start is None else get_strategy(cold_start)
+        self.cold_start = None if cold_start is None else make_strategy(cold_start, name="cold_start")
         self._rng = check_random_state(random_state)
         self.store = (store if isinstance(store, LabelStore) else
                       LabelStore(":memory:" if store is None else os.fspath(store)))
@@ -114,7 +119,7 @@ class ActiveLearner:
         self.pseudo: PseudoLabels | None = None
         self.pseudo_history: list[dict] = []
         if X_training is not None:
-            self.teach(X_training, y_training)
+            self.teach(*self._labeled_rows(X_training, y_training, "X_training", "y_training"))
 
     def __repr__(self) -> str:
         return (f"ActiveLearner(model={type(self.model).__name__}, strategy={self.strategy.name}, "
@@ -237,14 +242,28 @@ def _features(self: ActiveLearner, X, name: str) -> np.ndarray:
 
 
 @patch
-def teach(self: ActiveLearner, X, y, indices=None, refit: bool = True, who: str | None = None) -> ActiveLearner:
-    "Add labeled items (`indices`: their pool positions, stored and excluded from later queries) and refit."
-    X = self._features(X, "X")
+def _labeled_rows(self: ActiveLearner, X, y, x_name: str = "X", y_name: str = "y") -> tuple[np.ndarray, np.ndarray]:
+    "Feature rows and their labels, checked (errors name the arguments they came from)."
+    X = self._features(X, x_name)
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != len(X):
-        raise ValueError(f"y must be 1-D with one label per row of X; got y shape {y.shape} for X shape {X.shape}")
+        raise ValueError(f"{y_name} must be 1-D with one label per row of {x_name}; got {y_name} shape {y.shape} "
+                         f"for {x_name} shape {X.shape}")
     if len(y) and y.dtype.kind == "f" and np.isnan(y).any():
-        raise ValueError(f"y contains NaN (first at row {int(np.flatnonzero(np.isnan(y))[0])}); every label must be a class")
+        raise ValueError(f"{y_name} contains NaN (first at row {int(np.flatnonzero(np.isnan(y))[0])}); "
+                         f"every label must be a class")
+    return X, y
+
+
+@patch
+def teach(self: ActiveLearner, X, y, indices=None, refit: bool = True, who: str | None = None) -> ActiveLearner:
+    "Add labeled items (`indices`: their pool positions, stored and excluded from later queries) and refit."
+    X, y = self._labeled_rows(X, y)
+    refit, who = check_bool(refit, "refit"), check_text(who, "who", allow_none=True)
+    if indices is not None:
+        indices = np.asarray(list(indices) if isinstance(indices, (range, set, frozenset)) else indices)
+        if indices.size and indices.dtype.kind not in "iu":
+            raise TypeError(f"indices must hold integer pool positions; got dtype {indices.dtype}")
     if indices is None:
         self._seed_X.append(X)
         self._seed_y.append(y)
@@ -446,7 +465,7 @@ def query(self: ActiveLearner, unlabeled_pool, n_instances: int | None = None, e
     pool = self.use_pool(unlabeled_pool)
     self._check_width(pool)
     n_instances = self.batch_size if n_instances is None else check_int(n_instances, "n_instances", minimum=1)
-    if sync:                                           # sync=False: pick with the current model, no refit now
+    if check_bool(sync, "sync"):                       # sync=False: pick with the current model, no refit now
         self.sync(pool)
     ex = np.union1d(check_exclude(exclude, len(pool)), self.labeled_indices).astype(np.intp)
     strategy = self._active_strategy()

@@ -11,7 +11,8 @@ import time
 import numpy as np
 from fastcore.basics import patch
 
-from .core import QueryResult, as_item_ids, check_bool, check_fraction, check_int, check_real, check_text
+from .core import (QueryResult, as_item_ids, check_bool, check_classes, check_fraction, check_int, check_real,
+                                check_text)
 from .destinations import Collected, get_destination
 from .store import encode_label
 from .strategies import random_indices
@@ -32,6 +33,9 @@ class Loop:
         self.pool = learner.use_pool(pool)
         self.store = learner.store
         self.truth = None if truth is None else np.asarray(truth)
+        if self.truth is not None and self.truth.ndim != 1:
+            raise TypeError(f"truth must be a sequence of labels, one per pool item; got {type(truth).__name__} "
+                            f"of shape {self.truth.shape}")
         if self.truth is not None and len(self.truth) != len(self.pool):
             raise ValueError(f"truth must give one label per pool item; got {len(self.truth)} for {len(self.pool)} items")
         self.classes = self._classes(classes)
@@ -52,7 +56,7 @@ class Loop:
 
     def _classes(self, classes):
         if classes is not None:
-            return list(classes)
+            return check_classes(classes)
         if self.store.classes is not None:
             return list(self.store.classes)
         if self.truth is not None:

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 
-from .core import Pool, as_pool, check_classifier, check_fraction, check_text, is_fitted
+from .core import (Pool, as_pool, check_bool, check_callable, check_classes, check_classifier,
+                                check_fraction, check_random_state, check_text, is_fitted)
 from .destinations import get_destination
 from .evaluation import (audit_score, estimate_labels_random, evaluate, fit_power_law, labels_to_reach,
                                       random_curve, random_learning_curve)
@@ -50,14 +51,20 @@ class AutoLabelingPipeline:
         if store is not None and not isinstance(store, (LabelStore, str, os.PathLike)):
             raise TypeError(f"store must be a LabelStore, a file path or a postgresql:// URL; got {type(store).__name__}")
         self.model, self.active_learning, self.labeling_tool = model, active_learning, labeling_tool
-        self.featurize, self.random_state = featurize, random_state
+        self.featurize = check_callable(featurize, "featurize", allow_none=True,
+                                        what="callable (a function: list of items -> 2-D features)")
+        check_random_state(random_state)
+        self.random_state = random_state
+        make_strategy(active_learning, model, random_state, name="active_learning")     # a bad name fails now
         self.cost_model = cost_model or CostModel()
-        self.classes = None if classes is None else list(classes)
+        self.classes = check_classes(classes)
         try:
             self.tool = get_destination(labeling_tool, **tool_options)     # fail now if it is not configured
-        except ValueError as e:
+        except (ValueError, TypeError) as e:
             if "is not installed" in str(e):
                 raise ValueError(f"labeling_tool must be one of the installed labeling tools; {e}") from None
+            if str(e).startswith("tool must be"):
+                raise TypeError(f"labeling_{e}") from None
             raise
         if store is None and not self.tool.answers_now:
             store = os.path.abspath(f"auto_labeling-{self.tool.name}.sqlite")
@@ -120,17 +127,22 @@ def _as_features(self: AutoLabelingPipeline, X) -> np.ndarray:
 
 
 @patch
+def _xy_pair(self: AutoLabelingPipeline, data, name: str) -> tuple[np.ndarray, np.ndarray]:
+    "An `(X, y)` pair as arrays: X 2-D (features, or items through `featurize`), y one label per row of X."
+    if not (isinstance(data, tuple) and len(data) == 2):
+        raise TypeError(f"{name} must be an (X, y) pair; got {type(data).__name__}")
+    X, y = self._as_features(data[0]), np.asarray(data[1])
+    if X.ndim != 2:
+        raise ValueError(f"{name}'s X must be 2-D (n_samples, n_features); got shape {X.shape}")
+    if y.ndim != 1 or len(y) != len(X):
+        raise ValueError(f"{name}'s y must be 1-D with one label per row; got {y.shape} for {len(X)} rows")
+    return X, y
+
+
+@patch
 def _check_labeled(self: AutoLabelingPipeline, labeled_data, truth):
     "The seed set as arrays, and the class list it must fit (given, the true labels', or the seed set's)."
-    if labeled_data is None:
-        X0 = y0 = None
-    else:
-        if not (isinstance(labeled_data, tuple) and len(labeled_data) == 2):
-            raise TypeError(f"labeled_data must be an (X, y) pair; got {type(labeled_data).__name__}")
-        X0 = self._as_features(labeled_data[0])
-        y0 = np.asarray(labeled_data[1])
-        if y0.ndim != 1 or len(y0) != len(X0):
-            raise ValueError(f"labeled_data's y must be 1-D with one label per row; got {y0.shape} for {len(X0)} rows")
+    X0, y0 = (None, None) if labeled_data is None else self._xy_pair(labeled_data, "labeled_data")
     if self.classes is None:
         known = truth if truth is not None else y0
         self.classes = None if known is None else sorted(set(np.asarray(known).tolist()), key=str)
@@ -146,12 +158,7 @@ def _check_validation(self: AutoLabelingPipeline, validation_data):
     "The held-out set as (features, labels), or None."
     if validation_data is None:
         return None
-    if not (isinstance(validation_data, tuple) and len(validation_data) == 2):
-        raise TypeError(f"validation_data must be an (X, y) pair; got {type(validation_data).__name__}")
-    Xv, yv = self._as_features(validation_data[0]), np.asarray(validation_data[1])
-    if len(Xv) != len(yv):
-        raise ValueError(f"validation_data has {len(Xv)} rows but {len(yv)} labels")
-    return Xv, yv
+    return self._xy_pair(validation_data, "validation_data")
 
 # %% ../nbs/19d_pipeline.ipynb #837b8d13
 @patch
@@ -333,10 +340,24 @@ def run(self: AutoLabelingPipeline, labeled_data=None, unlabeled_data=None, targ
     if unlabeled_data is None:
         raise ValueError("run needs unlabeled_data= (a pool, or (X, y_true) with labeling_tool='simulated')")
     target = check_fraction(target_accuracy, "target_accuracy", allow_none=True)
+    check_bool(progress, "progress")
     pool_data, truth = _split_data(unlabeled_data, oracle)
-    pool = as_pool(pool_data, self.featurize, ids=item_ids, items=items)
+    if truth is not None and truth.ndim != 1:
+        raise TypeError(f"oracle must be a sequence of true labels, one per unlabeled_data item; got "
+                        f"{type(oracle if oracle is not None else unlabeled_data[1]).__name__} of shape {truth.shape}")
+    if items is not None and not hasattr(items, "__len__"):
+        raise TypeError(f"items must be a sequence (what to show for each unlabeled_data item); got {type(items).__name__}")
+    try:
+        pool = as_pool(pool_data, self.featurize, name="unlabeled_data", ids=item_ids, items=items)
+    except (ValueError, TypeError) as e:               # the pool's own words name its `ids`: here they are item_ids
+        if str(e).startswith(("ids ", "ids[")):
+            raise type(e)(f"item_{e}") from None
+        raise
+    if not len(pool):
+        raise ValueError("unlabeled_data is empty; there is nothing to select from")
     if truth is not None and len(truth) != len(pool):
-        raise ValueError(f"oracle must give one label per pool item; got {len(truth)} for {len(pool)} items")
+        raise ValueError(f"oracle must give one label per pool item (row of unlabeled_data); got {len(truth)} for "
+                         f"{len(pool)} items")
     X0, y0 = self._check_labeled(labeled_data, truth)
     if X0 is not None and X0.ndim == 2 and len(pool):
         width = np.asarray(pool.features(np.array([0], dtype=np.intp))).shape[-1]

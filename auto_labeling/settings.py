@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from fastcore.basics import patch
@@ -158,7 +159,8 @@ class PipelineSettings:
                              f"'f1_macro'; got {self.metric!r}")
         check_fraction(self.random_fraction, "random_fraction", allow_zero=True, allow_one=False)
         check_real(self.wait_timeout, "wait_timeout", low=0)
-        check_real(self.poll_interval, "poll_interval", low=0, low_open=True)
+        if math.isinf(check_real(self.poll_interval, "poll_interval", low=0, low_open=True)):
+            raise ValueError("poll_interval must be a finite number of seconds > 0 (how often to ask the tool); got inf")
         _check_strategy_name(self.cold_start, "cold_start")
         check_choice(self.fallback, "fallback", FALLBACKS, allow_none=True)
         for name, kind in (("stopping", StoppingSettings), ("evaluation", EvaluationSettings),

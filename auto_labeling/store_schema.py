@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from urllib.parse import urlsplit, urlunsplit
@@ -173,6 +174,7 @@ class SQLiteBackend:
         self.path, self.timeout = path, timeout
         self.memory = path == ":memory:"
         self._shared = None
+        self.identity: tuple[int, int] | None = None   # (device, inode) of the file the store opened
 
     def connect(self):
         if self.memory:                       # one database, shared by threads, guarded by the store's lock
@@ -181,6 +183,9 @@ class SQLiteBackend:
                 self._shared.execute("PRAGMA foreign_keys=ON")
             return self._shared
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        if self.identity is None:
+            st = os.stat(self.path)
+            self.identity = (st.st_dev, st.st_ino)
         conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=FULL")
@@ -188,6 +193,24 @@ class SQLiteBackend:
 
     def begin(self, conn):
         conn.execute("BEGIN IMMEDIATE")       # the database's one write lock: writers take turns
+        if not self.memory:                   # an open connection writes on into a deleted file: nobody could read it
+            self.check_file(conn)
+
+    def check_file(self, conn=None):
+        "Refuse to write when the store's file was deleted or replaced since it was opened (one `stat`, ~2 µs)."
+        try:
+            st = os.stat(self.path)
+            gone = (st.st_dev, st.st_ino) != self.identity
+            what = "replaced by another file"
+        except FileNotFoundError:
+            gone, what = True, "deleted"
+        if gone:
+            if conn is not None:
+                conn.execute("ROLLBACK")
+            raise FileNotFoundError(
+                f"the label store {self.path!r} was {what} while it was open; nothing was written (its labels would "
+                f"go to a file nobody can read back). Restore the file, or open LabelStore({self.path!r}) again "
+                f"to start a new store there")
 
     def begin_read(self, conn):
         conn.execute("BEGIN")                 # in WAL mode, every read of this transaction sees one snapshot

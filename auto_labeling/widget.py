@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .core import Pool, QueryResult, as_pool, check_fraction, check_int, is_fitted
+from .core import Pool, QueryResult, as_pool, check_choice, check_classes, check_fraction, check_int, is_fitted
 from .destinations import Collected, LabelingTool
 from .store import LabelStore, encode_label
 from .strategies import random_indices
@@ -37,7 +37,8 @@ class LabelingSession:
             raise TypeError(f"learner must be an ActiveLearner or None (show items in order); got {type(learner).__name__}")
         if not isinstance(store, LabelStore):
             raise TypeError(f"store must be a LabelStore; got {type(store).__name__}")
-        classes = list(classes)
+        check_choice(task, "task", TASKS)
+        classes = check_classes(classes, allow_none=False)
         if not classes or len({encode_label(c) for c in classes}) != len(classes):
             raise ValueError(f"classes must be a non-empty list of distinct labels; got {classes!r}")
         if store.classes is not None and task in ("classification", "multilabel") and \
@@ -47,7 +48,7 @@ class LabelingSession:
             raise ValueError(f"task must be one of {list(TASKS)}; got {task!r}")
         check_int(batch_size, "batch_size", minimum=1)
         check_int(budget, "budget", minimum=1, allow_none=True)
-        check_int(image_width, "image_width", minimum=16)
+        check_int(image_width, "image_width", minimum=16, maximum=10_000)
         if learner is not None and learner.store is not store:
             raise ValueError("store must be the learner's store (ActiveLearner(..., store=store)): the widget writes "
                              "the labels the learner trains on")
@@ -55,7 +56,9 @@ class LabelingSession:
         self.pool = pool
         if items is None:
             items = (pool.items if pool.items is not None else pool.data) if isinstance(pool, Pool) else pool
-        elif hasattr(items, "__len__") and hasattr(pool, "__len__") and len(items) != len(pool):
+        elif not hasattr(items, "__len__"):
+            raise TypeError(f"items must be a sequence (what to show for each pool item); got {type(items).__name__}")
+        elif hasattr(pool, "__len__") and len(items) != len(pool):
             raise ValueError(f"items must give one item to show per pool item; got {len(items)} for {len(pool)}")
         self.items = items
         self.batch_size, self.annotator, self.budget = batch_size, annotator, budget
@@ -66,7 +69,11 @@ class LabelingSession:
         self.page_size = page_size                          # a page of items at once (chapter 12c_page_grid)
         self.audit_fraction = check_fraction(audit_fraction, "audit_fraction", allow_zero=True, allow_one=False)
         from sklearn.utils import check_random_state
-        self._rng = check_random_state(random_state)
+        try:
+            self._rng = check_random_state(random_state)
+        except (ValueError, TypeError):
+            raise ValueError(f"random_state must be None, an int in [0, 2**32) or a numpy RandomState; "
+                             f"got {random_state!r:.60}") from None
         self.keys = class_keys(classes)                     # key k labels the class whose cap reads k
         self.errors: list[str] = []                         # tracebacks of callbacks that failed (shown in red)
         self.audit_positions: set[int] = set()              # random draws: their labels estimate the model's accuracy

@@ -521,3 +521,34 @@ def test_text_a_back_end_cannot_hold_is_refused_on_both(store_url):
     for k, text in enumerate(good):
         assert cur.loc[text, "who"] == text and cur.loc[text, "label"] == {"label": text, text: [text]}
         assert cur.loc[text, "event_id"] == f"{k}:{text}"
+
+
+@pytest.mark.parametrize("how", ["folder", "file", "replaced"])
+def test_a_deleted_or_replaced_sqlite_file_is_refused_not_written_into(tmp_path, how):
+    """An open SQLite connection keeps writing into a deleted file (the inode lives on until closed): every label
+    after the deletion would be lost. Each write transaction checks the file is still the one opened (same device
+    and inode) and refuses, naming the path and what to do. PostgreSQL has no file: unaffected."""
+    import shutil
+    folder = tmp_path / "project"
+    folder.mkdir()
+    path = folder / "labels.sqlite"
+    store = LabelStore(path)
+    store.add_items(["a", "b"])
+    store.add("a", "cat", who="alice")
+    if how == "folder":
+        shutil.rmtree(folder)
+    elif how == "file":
+        path.unlink()
+    else:
+        other = LabelStore(tmp_path / "other.sqlite")
+        other.close()
+        path.unlink()
+        shutil.copy(tmp_path / "other.sqlite", path)
+    what = "replaced by another file" if how == "replaced" else "deleted"
+    for write in (lambda: store.add("b", "dog", who="alice"), lambda: store.add_items(["c"]),
+                  lambda: store.put_state("k", {"x": 1})):
+        with pytest.raises(FileNotFoundError, match=f"label store '{path}' was {what} while it was open; nothing "
+                                                    f"was written.*Restore the file, or open LabelStore"):
+            write()
+    assert store.labels() == {"a": "cat"}                     # reads still see what was stored before
+    store.close()
