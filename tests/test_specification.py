@@ -321,6 +321,12 @@ def test_cvat_auto_annotation_plugin(request, tmp_path, monkeypatch):
         monkeypatch.setenv("CVAT_PASSWORD", server.password)
         auto_annotate(task.id)                             # the connection from the environment
         assert landed() == want
+        client.sdk.tasks.retrieve(task.id).remove_annotations()
+        from ultralytics import YOLO                       # predictions as ultralytics gives them: list of Results
+        yolo = YOLO("yolov8n.pt")
+        for k, path in enumerate(paths):
+            client.create_annotations(task.id, k, yolo.predict(str(path), conf=0.7, verbose=False, device="cpu"))
+        assert landed() == want
     finally:
         client.sdk.tasks.remove_by_ids([task.id])
         client.close()
