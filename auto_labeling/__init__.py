@@ -13,9 +13,9 @@ __all__ = ['DEFAULT_CHUNK_SIZE', 'Pool', 'QueryResult', 'as_pool', 'predict_prob
            'KINDS', 'LabelStore', 'QualityControl', 'CoTrainer', 'PseudoLabels', 'SelfTrainer', 'LabelStudioClient',
            'CVATClient', 'load_digits_images', 'load_newsgroups', 'load_sms_spam', 'ImageEmbedder', 'TextEmbedder',
            'embed_images', 'embed_texts', 'imagenet_top_k', 'LabelingSession', 'Annotation', 'PreAnnotator',
-           'ActiveLearner', 'LearningCurves', 'plot_curves', 'simulate', 'CostModel', 'EvaluationSettings',
-           'PipelineSettings', 'SemiSupervisionSettings', 'StoppingSettings', 'PipelineResults', 'AutoLabelingPipeline',
-           'register_model', 'run_config']
+           'cvat_plugin', 'load_model', 'ActiveLearner', 'LearningCurves', 'plot_curves', 'simulate', 'CostModel',
+           'EvaluationSettings', 'PipelineSettings', 'SemiSupervisionSettings', 'StoppingSettings', 'PipelineResults',
+           'AutoLabelingPipeline', 'register_model', 'run_config']
 
 # %% ../nbs/index.ipynb #5cfc616f
 from .core import DEFAULT_CHUNK_SIZE, Pool, QueryResult, as_pool, predict_proba_pool, score_pool
@@ -38,6 +38,7 @@ from .embeddings import ImageEmbedder, TextEmbedder, embed_images, embed_texts, 
 from .widget import LabelingSession
 from .formats import Annotation
 from .pre_annotation import PreAnnotator
+from .cvat_plugin import cvat_plugin, load_model
 from .learner import ActiveLearner
 from .simulation import LearningCurves, plot_curves, simulate
 from .settings import (CostModel, EvaluationSettings, PipelineSettings, SemiSupervisionSettings,
@@ -55,7 +56,7 @@ _all_ = ["DEFAULT_CHUNK_SIZE", "Pool", "QueryResult", "as_pool", "predict_proba_
          "StabilizingPredictions", "StoppingRule", "TargetScore", "KINDS", "LabelStore", "QualityControl",
          "CoTrainer", "PseudoLabels", "SelfTrainer", "LabelStudioClient", "CVATClient", "load_digits_images",
          "load_newsgroups", "load_sms_spam", "ImageEmbedder", "TextEmbedder", "embed_images", "embed_texts",
-         "imagenet_top_k", "LabelingSession", "Annotation", "PreAnnotator", "ActiveLearner", "LearningCurves",
+         "imagenet_top_k", "LabelingSession", "Annotation", "PreAnnotator", "cvat_plugin", "load_model", "ActiveLearner", "LearningCurves",
          "plot_curves", "simulate", "CostModel", "EvaluationSettings", "PipelineSettings", "SemiSupervisionSettings",
          "StoppingSettings", "PipelineResults", "AutoLabelingPipeline", "register_model", "run_config"]
 
