@@ -344,67 +344,14 @@ def add_labeled_sample(self: ActiveLearner, x, y=None, index: int | None = None)
     or a Label Studio webhook delivery (`request.json`, the specification's webhook), whose item is found by its id in
     the learner's pool and whose label is stored with its annotator."""
     if isinstance(x, dict) and y is None and index is None:
-        return self._add_delivery(x)
+        from auto_labeling.webhook import learn_delivery     # the webhook chapter builds on the learner
+        return learn_delivery(self, x)
     if y is None:
         raise ValueError(f"add_labeled_sample needs y (the label of x), or a Label Studio webhook delivery (a dict) "
                          f"as annotation; got a {type(x).__name__} without y")
     X = [x] if self.featurize is not None else np.asarray(x).reshape(1, -1)
     self.teach(X, [y], indices=None if index is None else [index], refit=False)
 
-
-@patch
-def _delivery_control(self: ActiveLearner, annotation: dict):
-    "The choices control a delivery's result names, its choices the learner's classes (the project's config, as we know it)."
-    from auto_labeling.label_studio import ChoiceMap, Control
-    classes = getattr(self.model, "classes_", None)
-    if classes is None:
-        raise ValueError("annotation: the learner has no classes yet to read a Label Studio choice as; teach or fit "
-                         "it on a few labeled items first")
-    choices = ChoiceMap(list(classes))
-    ann = annotation.get("annotation")
-    result = ann.get("result") if isinstance(ann, dict) else None
-    names = [r.get("from_name") for r in result or [] if isinstance(r, dict) and isinstance(r.get("from_name"), str)] \
-        if isinstance(result, list) else []
-    return Control(names[0] if names else "label", "", "choices", list(choices.values), "item_id"), choices
-
-
-@patch
-def _add_delivery(self: ActiveLearner, annotation: dict) -> None:
-    """Store a Label Studio delivery's label (parsed as the webhook service parses it: `parse_delivery`) once per
-    annotation event, and learn it without refitting; a cleared choice, a skip or a deleted annotation withdraws it."""
-    from auto_labeling.label_studio import annotation_key, store_annotations, withdraw_deleted
-    from auto_labeling.webhook import parse_delivery              # the webhook chapter builds on the learner: imported here
-    if self.pool is None:
-        raise ValueError("annotation: a Label Studio delivery names its item by id; query(unlabeled_pool) first so the "
-                         "learner knows the pool its tasks came from")
-    control, choices = self._delivery_control(annotation)
-    try:
-        kind, event = parse_delivery(annotation, control, choices=choices)
-    except ValueError as e:
-        raise ValueError(f"annotation is not a Label Studio annotation delivery the learner can use: {e}") from None
-    if kind == "ignored":
-        return None
-    if kind == "deleted":
-        kept = {a["id"]: self.store.get_state(annotation_key(a["id"])) for a in event}
-        done = withdraw_deleted(self.store, list(kept))
-        items = [kept[a][0] for a in done["withdrawn"]]
-    else:
-        items = [event[0]]
-    where = self.pool.positions_of(items)
-    if kind in ("label", "withdrawn") and event[0] not in where:
-        raise ValueError(f"annotation names item_id {event[0]!r}, which is not an item of the learner's pool "
-                         f"{self.pool.name!r} ({len(self.pool)} items)")
-    if kind == "label":                               # durable first (exactly once per event), then learned
-        item, label, who, event_id = event
-        self.store.add_items([item], [where[item]])
-        store_annotations(self.store, [(item, label, who, event_id)])
-        self._learn({where[item]: label})
-    else:
-        if kind == "withdrawn":
-            self.store.add_items([event[0]], [where[event[0]]])
-            self.store.retract(event[0], who=event[1], kind="human", event_id=event[2])
-        self._learn({where[i]: None for i in items if i in where})
-    return None
 
 # %% ../nbs/04_learner.ipynb #94088b37
 @patch

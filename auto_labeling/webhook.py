@@ -15,8 +15,8 @@ from typing import Callable
 import numpy as np
 
 from .core import check_int, check_real
-from .label_studio import (ChoiceMap, Control, annotation_event, annotation_who, store_annotations,
-                                             withdraw_deleted)
+from .label_studio import (ChoiceMap, Control, annotation_event, annotation_key, annotation_who,
+                                        store_annotations, withdraw_deleted)
 from .label_studio_client import LabelStudioClient
 from .label_studio_tool import LabelStudioTool
 from .loop import Loop
@@ -27,8 +27,8 @@ SECRET_HEADER = "X-Auto-Labeling-Secret"
 ANNOTATION_ACTIONS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED")
 
 # %% auto #0
-__all__ = ['log', 'SECRET_HEADER', 'ANNOTATION_ACTIONS', 'DeliveryRefused', 'parse_delivery', 'make_webhook_app', 'Retrainer',
-           'WebhookServer', 'register_webhook', 'serve_webhook']
+__all__ = ['log', 'SECRET_HEADER', 'ANNOTATION_ACTIONS', 'DeliveryRefused', 'parse_delivery', 'learn_delivery',
+           'make_webhook_app', 'Retrainer', 'WebhookServer', 'register_webhook', 'serve_webhook']
 
 # %% ../nbs/11_webhook.ipynb #590ebabf
 class DeliveryRefused(ValueError):
@@ -75,6 +75,58 @@ def parse_delivery(payload, control: Control, users: dict | None = None, lookup=
         raise DeliveryRefused(422, f"annotation does not fit the project: {e}") from None
     except (KeyError, IndexError, AttributeError):
         raise DeliveryRefused(400, "annotation result does not match the project's label config") from None
+
+
+# %% ../nbs/11_webhook.ipynb #9d239cb5
+def _delivery_control(learner, annotation: dict) -> tuple[Control, ChoiceMap]:
+    "The choices control a delivery's result names, its choices the learner's classes (the project's config, as we know it)."
+    classes = getattr(learner.model, "classes_", None)
+    if classes is None:
+        raise ValueError("annotation: the learner has no classes yet to read a Label Studio choice as; teach or fit "
+                         "it on a few labeled items first")
+    choices = ChoiceMap(list(classes))
+    ann = annotation.get("annotation")
+    result = ann.get("result") if isinstance(ann, dict) else None
+    names = [r.get("from_name") for r in result or [] if isinstance(r, dict) and isinstance(r.get("from_name"), str)] \
+        if isinstance(result, list) else []
+    return Control(names[0] if names else "label", "", "choices", list(choices.values), "item_id"), choices
+
+
+def learn_delivery(learner, annotation: dict) -> None:
+    """`ActiveLearner.add_labeled_sample(annotation)`: store a Label Studio delivery's label (parsed as the webhook
+    service parses it: `parse_delivery`) once per annotation event, and learn it without refitting; a cleared choice,
+    a skip or a deleted annotation withdraws it."""
+    if learner.pool is None:
+        raise ValueError("annotation: a Label Studio delivery names its item by id; query(unlabeled_pool) first so the "
+                         "learner knows the pool its tasks came from")
+    control, choices = _delivery_control(learner, annotation)
+    try:
+        kind, event = parse_delivery(annotation, control, choices=choices)
+    except ValueError as e:
+        raise ValueError(f"annotation is not a Label Studio annotation delivery the learner can use: {e}") from None
+    if kind == "ignored":
+        return None
+    if kind == "deleted":
+        kept = {a["id"]: learner.store.get_state(annotation_key(a["id"])) for a in event}
+        done = withdraw_deleted(learner.store, list(kept))
+        items = [kept[a][0] for a in done["withdrawn"]]
+    else:
+        items = [event[0]]
+    where = learner.pool.positions_of(items)
+    if kind in ("label", "withdrawn") and event[0] not in where:
+        raise ValueError(f"annotation names item_id {event[0]!r}, which is not an item of the learner's pool "
+                         f"{learner.pool.name!r} ({len(learner.pool)} items)")
+    if kind == "label":                               # durable first (exactly once per event), then learned
+        item, label, who, event_id = event
+        learner.store.add_items([item], [where[item]])
+        store_annotations(learner.store, [(item, label, who, event_id)])
+        learner._learn({where[item]: label})
+    else:
+        if kind == "withdrawn":
+            learner.store.add_items([event[0]], [where[event[0]]])
+            learner.store.retract(event[0], who=event[1], kind="human", event_id=event[2])
+        learner._learn({where[i]: None for i in items if i in where})
+    return None
 
 
 # %% ../nbs/11_webhook.ipynb #e5f72f47
