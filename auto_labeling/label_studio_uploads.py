@@ -5,12 +5,14 @@
 # %% ../nbs/10c_label_studio_uploads.ipynb #c7a1e02
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Sequence
 
 from fastcore.basics import patch
 
+from .core import QueryResult
 from .label_studio import ChoiceMap, Control
 from .label_studio_client import (LabelStudioClient, LabelStudioError, _raise_for, _shows, _takes_keys,
                                                image_url, log, prediction)
@@ -18,7 +20,7 @@ from .server_client import UploadReport
 from .store import LabelStore
 
 # %% auto #0
-__all__ = ['task_map_key']
+__all__ = ['task_map_key', 'query_parts']
 
 # %% ../nbs/10c_label_studio_uploads.ipynb #41a2eed8
 def task_map_key(url: str, project_id) -> str:
@@ -74,11 +76,15 @@ def _keep_map(self: LabelStudioClient, store, project_id: int, tasks: dict | Non
 @patch
 def upload_tasks(self: LabelStudioClient, project_id=None, tasks: Sequence[dict] | None = None,
                  chunk_size: int = 500, progress: bool = True, store: LabelStore | None = None) -> UploadReport:
-    """Import tasks, predictions checked against the config; items already in the project are skipped. Without a
+    """Import tasks, predictions checked against the config; items already in the project are skipped. A `QueryResult`
+    (`learner.query(...)`) becomes the tasks of its items (image paths or texts, as the project shows), its ids the
+    item ids and its suggestions the predictions. Without a
     project: the one this client created whose config reads only keys every task's data has. With `store=` the
     uploaded `{item_id: task_id}` map is kept in the label store, so a re-run asks Label Studio one count, not a listing."""
     if tasks is None:
         raise ValueError("upload_tasks needs tasks=")
+    if isinstance(tasks, QueryResult):              # `client.upload_tasks(project_id, samples)`: what query() chose
+        return self._upload_query(project_id, tasks, chunk_size=chunk_size, progress=progress, store=store)
     from tqdm.auto import tqdm
     tasks = list(tasks)
     if project_id is None:
@@ -135,6 +141,34 @@ def _check_object(control: Control, tags: tuple, what: str, project_id: int) -> 
                          f"{control.name!r} labels an <{control.object_type}> (its data key {control.data_key!r})")
 
 
+def query_parts(batch: QueryResult, what: str) -> tuple[list, list[str], list | None]:
+    """A `QueryResult`'s items, item ids (its `ids`, else its pool positions) and suggestions as `{class: confidence}`
+    predictions (None where the model has none; no list without suggestions). Items must be what a person is shown."""
+    items = list(batch.items)
+    bad = next((type(i).__name__ for i in items if not isinstance(i, (str, os.PathLike))), None)
+    if bad is not None:
+        raise ValueError(f"{what}: a QueryResult of {bad} items (feature rows?) has nothing a person can be shown; "
+                         f"query a pool of image paths or texts (Pool(items, featurize=...)), or pass them as a list")
+    ids = [str(i) for i in (batch.ids if batch.ids is not None else batch.indices.tolist())]
+    preds = None if batch.suggestions is None else [None if label is None else {label: conf}
+                                                    for label, conf in batch.suggestions]
+    return items, ids, preds
+
+
+@patch
+def _upload_query(self: LabelStudioClient, project_id, batch: QueryResult, **upload_options) -> UploadReport:
+    "Upload a `QueryResult` through the upload its project's object tag takes: image paths or texts."
+    if project_id is None:
+        project_id = self._implicit_project("upload_tasks", "image or text tasks",
+                                            _shows(("Image", "Text", "HyperText")))
+    project_id = self._pid(project_id)
+    control = self.controls(project_id)[0]
+    _check_object(control, ("Image", "Text", "HyperText"), "upload_tasks with a QueryResult", project_id)
+    if control.object_type == "Image":
+        return self.upload_with_predictions(project_id, images=batch, **upload_options)
+    return self.upload_text_tasks(project_id, texts=batch, **upload_options)
+
+
 def _coco_per_image(coco: dict, images: list) -> list:
     "A COCO dict (`PreAnnotator.predict(format='coco')`) as one `Annotation` or None per image, matched by file name."
     from auto_labeling.formats import export_names, read_coco
@@ -161,6 +195,9 @@ def upload_with_predictions(self: LabelStudioClient, project_id=None, images: Se
         raise ValueError("upload_with_predictions needs images=")
     control = self.controls(project_id)[0]
     _check_object(control, ("Image",), "upload_with_predictions", project_id)
+    if isinstance(images, QueryResult):              # query()'s choice: its items, ids and suggestions
+        images, ids, preds = query_parts(images, "images")
+        item_ids, predictions = (ids if item_ids is None else item_ids), (preds if predictions is None else predictions)
     images = [str(getattr(p, "image", p)) for p in images]
     if isinstance(predictions, dict) and {"images", "annotations", "categories"} <= set(predictions):
         predictions = _coco_per_image(predictions, images)
@@ -201,6 +238,9 @@ def upload_text_tasks(self: LabelStudioClient, project_id=None, texts: Sequence[
         raise ValueError("upload_text_tasks needs texts=")
     control = self.controls(project_id)[0]
     _check_object(control, ("Text", "HyperText"), "upload_text_tasks", project_id)
+    if isinstance(texts, QueryResult):               # `client.upload_text_tasks(project_id, uncertain_texts)`
+        texts, ids, preds = query_parts(texts, "texts")
+        item_ids, predictions = (ids if item_ids is None else item_ids), (preds if predictions is None else predictions)
     item_ids = [str(i) for i in (item_ids if item_ids is not None else range(len(texts)))]
     if len(item_ids) != len(texts) or (predictions is not None and len(predictions) != len(texts)):
         raise ValueError(f"item_ids and predictions must give one entry per text; got {len(item_ids)}, "

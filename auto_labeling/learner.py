@@ -339,10 +339,19 @@ def _load_rows(self: ActiveLearner) -> None:
 
 
 @patch
-def add_labeled_sample(self: ActiveLearner, x, y, index: int | None = None) -> None:
-    "Add one labeled item (a feature row, or an item when `featurize` is set) without refitting."
+def add_labeled_sample(self: ActiveLearner, x, y=None, index: int | None = None) -> None:
+    """Add one labeled item without refitting: `(x, y, index)` (a feature row, or an item when `featurize` is set),
+    or a Label Studio webhook delivery (`request.json`, the specification's webhook), whose item is found by its id in
+    the learner's pool and whose label is stored with its annotator."""
+    if isinstance(x, dict) and y is None and index is None:
+        from auto_labeling.webhook import learn_delivery     # the webhook chapter builds on the learner
+        return learn_delivery(self, x)
+    if y is None:
+        raise ValueError(f"add_labeled_sample needs y (the label of x), or a Label Studio webhook delivery (a dict) "
+                         f"as annotation; got a {type(x).__name__} without y")
     X = [x] if self.featurize is not None else np.asarray(x).reshape(1, -1)
     self.teach(X, [y], indices=None if index is None else [index], refit=False)
+
 
 # %% ../nbs/04_learner.ipynb #94088b37
 @patch

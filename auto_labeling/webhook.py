@@ -15,8 +15,8 @@ from typing import Callable
 import numpy as np
 
 from .core import check_int, check_real
-from .label_studio import (ChoiceMap, Control, annotation_event, annotation_who, store_annotations,
-                                             withdraw_deleted)
+from .label_studio import (ChoiceMap, Control, annotation_event, annotation_key, annotation_who,
+                                        store_annotations, withdraw_deleted)
 from .label_studio_client import LabelStudioClient
 from .label_studio_tool import LabelStudioTool
 from .loop import Loop
@@ -27,8 +27,107 @@ SECRET_HEADER = "X-Auto-Labeling-Secret"
 ANNOTATION_ACTIONS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED")
 
 # %% auto #0
-__all__ = ['log', 'SECRET_HEADER', 'ANNOTATION_ACTIONS', 'make_webhook_app', 'Retrainer', 'WebhookServer', 'register_webhook',
-           'serve_webhook']
+__all__ = ['log', 'SECRET_HEADER', 'ANNOTATION_ACTIONS', 'DeliveryRefused', 'parse_delivery', 'learn_delivery',
+           'make_webhook_app', 'Retrainer', 'WebhookServer', 'register_webhook', 'serve_webhook']
+
+# %% ../nbs/11_webhook.ipynb #590ebabf
+class DeliveryRefused(ValueError):
+    "A webhook delivery that is not a well-formed annotation event of the project; `status` is the HTTP answer."
+    def __init__(self, status: int, why: str):
+        super().__init__(why)
+        self.status = status
+
+
+def parse_delivery(payload, control: Control, users: dict | None = None, lookup=None,
+                   choices: ChoiceMap | None = None, project_id: int | None = None) -> tuple[str, object]:
+    """One Label Studio webhook body (`request.json`), validated against `control`: `("label", (item, label, who,
+    event_id))`, `("withdrawn", (item, who, event_id))` for a cleared choice or a skip, `("deleted", annotations)`,
+    or `("ignored", action)` for other actions. Anything malformed raises `DeliveryRefused` (a `ValueError`)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("action"), str):
+        raise DeliveryRefused(400, "body has no action")
+    action = payload["action"]
+    if action not in ANNOTATION_ACTIONS:
+        return "ignored", action
+    ann, task = payload.get("annotation"), payload.get("task")
+    project = payload.get("project")
+    given = project.get("id") if isinstance(project, dict) else project
+    if project_id is not None and (isinstance(given, bool) or given != int(project_id)):
+        raise DeliveryRefused(422, f"delivery for project {given!r}; this service stores project {int(project_id)}")
+    if action == "ANNOTATIONS_DELETED":
+        annotations = payload.get("annotations")
+        if not isinstance(annotations, list) or not annotations or len(annotations) > 10_000 or not all(
+                isinstance(a, dict) and isinstance(a.get("id"), int) and not isinstance(a["id"], bool) and a["id"] >= 0
+                for a in annotations):
+            raise DeliveryRefused(422, "ANNOTATIONS_DELETED needs annotations: a list of 1 to 10,000 {\"id\": integer}")
+        return "deleted", annotations
+    if not isinstance(ann, dict) or not isinstance(task, dict) or "id" not in ann \
+            or not isinstance(task.get("data"), dict) or "item_id" not in task["data"]:
+        raise DeliveryRefused(400, "annotation webhook without annotation.id or task.data.item_id")
+    users = {} if users is None else users
+    try:
+        event = annotation_event(ann, task["data"]["item_id"], control, users, lookup, choices)
+        if event is not None:
+            return "label", event
+        who = annotation_who(ann, users, lookup)       # a cleared choice or a skip: withdraw the person's label
+        when = ann.get("updated_at") or ann.get("created_at")
+        return "withdrawn", (str(task["data"]["item_id"]), who, f"label-studio:{ann['id']}:{when}:withdrawn")
+    except (ValueError, TypeError) as e:               # validated against the project's config: stored nothing
+        raise DeliveryRefused(422, f"annotation does not fit the project: {e}") from None
+    except (KeyError, IndexError, AttributeError):
+        raise DeliveryRefused(400, "annotation result does not match the project's label config") from None
+
+
+# %% ../nbs/11_webhook.ipynb #9d239cb5
+def _delivery_control(learner, annotation: dict) -> tuple[Control, ChoiceMap]:
+    "The choices control a delivery's result names, its choices the learner's classes (the project's config, as we know it)."
+    classes = getattr(learner.model, "classes_", None)
+    if classes is None:
+        raise ValueError("annotation: the learner has no classes yet to read a Label Studio choice as; teach or fit "
+                         "it on a few labeled items first")
+    choices = ChoiceMap(list(classes))
+    ann = annotation.get("annotation")
+    result = ann.get("result") if isinstance(ann, dict) else None
+    names = [r.get("from_name") for r in result or [] if isinstance(r, dict) and isinstance(r.get("from_name"), str)] \
+        if isinstance(result, list) else []
+    return Control(names[0] if names else "label", "", "choices", list(choices.values), "item_id"), choices
+
+
+def learn_delivery(learner, annotation: dict) -> None:
+    """`ActiveLearner.add_labeled_sample(annotation)`: store a Label Studio delivery's label (parsed as the webhook
+    service parses it: `parse_delivery`) once per annotation event, and learn it without refitting; a cleared choice,
+    a skip or a deleted annotation withdraws it."""
+    if learner.pool is None:
+        raise ValueError("annotation: a Label Studio delivery names its item by id; query(unlabeled_pool) first so the "
+                         "learner knows the pool its tasks came from")
+    control, choices = _delivery_control(learner, annotation)
+    try:
+        kind, event = parse_delivery(annotation, control, choices=choices)
+    except ValueError as e:
+        raise ValueError(f"annotation is not a Label Studio annotation delivery the learner can use: {e}") from None
+    if kind == "ignored":
+        return None
+    if kind == "deleted":
+        kept = {a["id"]: learner.store.get_state(annotation_key(a["id"])) for a in event}
+        done = withdraw_deleted(learner.store, list(kept))
+        items = [kept[a][0] for a in done["withdrawn"]]
+    else:
+        items = [event[0]]
+    where = learner.pool.positions_of(items)
+    if kind in ("label", "withdrawn") and event[0] not in where:
+        raise ValueError(f"annotation names item_id {event[0]!r}, which is not an item of the learner's pool "
+                         f"{learner.pool.name!r} ({len(learner.pool)} items)")
+    if kind == "label":                               # durable first (exactly once per event), then learned
+        item, label, who, event_id = event
+        learner.store.add_items([item], [where[item]])
+        store_annotations(learner.store, [(item, label, who, event_id)])
+        learner._learn({where[item]: label})
+    else:
+        if kind == "withdrawn":
+            learner.store.add_items([event[0]], [where[event[0]]])
+            learner.store.retract(event[0], who=event[1], kind="human", event_id=event[2])
+        learner._learn({where[i]: None for i in items if i in where})
+    return None
+
 
 # %% ../nbs/11_webhook.ipynb #e5f72f47
 def make_webhook_app(store: LabelStore, secret: str, control: Control, client: LabelStudioClient | None = None,
@@ -70,34 +169,19 @@ def make_webhook_app(store: LabelStore, secret: str, control: Control, client: L
             return refuse(400, "body is not JSON")
         except RecursionError:                         # [[[[... nested past Python's limit: data, not a crash
             return refuse(400, "body is nested too deeply")
-        if not isinstance(payload, dict) or not isinstance(payload.get("action"), str):
-            return refuse(400, "body has no action")
-        action = payload["action"]
-        if action not in ANNOTATION_ACTIONS:
-            return JSONResponse({"ignored": action})
-        ann, task = payload.get("annotation"), payload.get("task")
-        project = payload.get("project")
-        given = project.get("id") if isinstance(project, dict) else project
-        if project_id is not None and (isinstance(given, bool) or given != int(project_id)):
-            return refuse(422, f"delivery for project {given!r}; this service stores project {int(project_id)}")
-        if action == "ANNOTATIONS_DELETED":
-            return await deleted(payload.get("annotations"))
-        if not isinstance(ann, dict) or not isinstance(task, dict) or "id" not in ann \
-                or not isinstance(task.get("data"), dict) or "item_id" not in task["data"]:
-            return refuse(400, "annotation webhook without annotation.id or task.data.item_id")
         try:
-            event = annotation_event(ann, task["data"]["item_id"], control, users,
-                                     None if client is None else client.user_email, choices)
-        except (ValueError, TypeError) as e:           # validated against the project's config: stored nothing
-            return refuse(422, f"annotation does not fit the project: {e}")
-        except (KeyError, IndexError, AttributeError):
-            return refuse(400, "annotation result does not match the project's label config")
-        if event is None:                              # a cleared choice or a skip: withdraw the person's label
+            kind, event = await run_in_threadpool(parse_delivery, payload, control, users,
+                                                  None if client is None else client.user_email, choices, project_id)
+        except DeliveryRefused as e:
+            return refuse(e.status, str(e))
+        if kind == "ignored":
+            return JSONResponse({"ignored": event})
+        if kind == "deleted":
+            return await deleted(event)
+        if kind == "withdrawn":                        # a cleared choice or a skip: withdraw the person's label
+            item, who, event_id = event
             try:
-                who = annotation_who(ann, users, None if client is None else client.user_email)
-                when = ann.get("updated_at") or ann.get("created_at")
-                event_id = f"label-studio:{ann['id']}:{when}:withdrawn"
-                new = await run_in_threadpool(_retract_one, store, str(task["data"]["item_id"]), who, event_id)
+                new = await run_in_threadpool(_retract_one, store, item, who, event_id)
             except (ValueError, TypeError) as e:
                 return refuse(422, f"annotation does not fit the project: {e}")
             stats["withdrawn" if new else "duplicates"] += 1
@@ -108,17 +192,14 @@ def make_webhook_app(store: LabelStore, secret: str, control: Control, client: L
         except (ValueError, TypeError) as e:
             return refuse(422, str(e))
         stats["stored" if new else "duplicates"] += 1
-        log.info("%s annotation %s for item %s: %s", action, ann.get("id"), item, "stored" if new else "duplicate")
+        log.info("%s annotation %s for item %s: %s", payload["action"], event_id.split(":")[1], item,
+                 "stored" if new else "duplicate")
         if new and on_stored is not None:
             on_stored(1)
         return JSONResponse({"stored": new, "event_id": event_id})
 
     async def deleted(annotations):
         "Label Studio sends only the deleted annotations' ids: withdraw the labels they gave (kept with each label)."
-        if not isinstance(annotations, list) or not annotations or len(annotations) > 10_000 or not all(
-                isinstance(a, dict) and isinstance(a.get("id"), int) and not isinstance(a["id"], bool) and a["id"] >= 0
-                for a in annotations):
-            return refuse(422, "ANNOTATIONS_DELETED needs annotations: a list of 1 to 10,000 {\"id\": integer}")
         done = await run_in_threadpool(withdraw_deleted, store, [a["id"] for a in annotations])
         stats["deleted"] += len(done["withdrawn"])
         log.info("ANNOTATIONS_DELETED %s", done)
