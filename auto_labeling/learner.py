@@ -352,65 +352,6 @@ def add_labeled_sample(self: ActiveLearner, x, y=None, index: int | None = None)
     X = [x] if self.featurize is not None else np.asarray(x).reshape(1, -1)
     self.teach(X, [y], indices=None if index is None else [index], refit=False)
 
-
-# %% ../nbs/04_learner.ipynb #94088b37
-@patch
-def pseudo_accuracy(self: ActiveLearner, window: int = 50) -> tuple[float, int]:
-    "Accuracy of pseudo-labels that people later labeled themselves (the last `window` audits), and how many."
-    recent = self.audits[-window:]
-    return (float(np.mean(recent)) if recent else float("nan")), len(recent)
-
-
-@patch
-def pseudo_bar(self: ActiveLearner, window: int = 50) -> float | None:
-    "The confidence bar the last `window` audits support: the configured one, raised if need be; None to pause."
-    base = float(self.self_training.confidence_threshold)
-    pairs = list(zip(self.audit_confidence[-window:], self.audits[-window:]))
-    if len(pairs) < MIN_AUDITS or wilson_upper(sum(ok for _, ok in pairs), len(pairs)) >= self.min_pseudo_accuracy:
-        return base                                    # too few audits to judge, or not shown below the bar
-    # shown below the bar: the lowest higher bar whose audited pseudo-labels (at least MIN_AUDITS) meet it
-    for bar in sorted({c for c, _ in pairs if c > base}):
-        above = [ok for c, ok in pairs if c >= bar]
-        if len(above) < MIN_AUDITS:
-            break
-        if np.mean(above) >= self.min_pseudo_accuracy:
-            return float(bar)
-    return None
-
-
-@patch
-def _fit_with_pseudo(self: ActiveLearner, X, y) -> None:
-    "Fit on human labels; add pseudo-labels above the bar the audits support, and keep them only if they help."
-    st = self.self_training
-    st.fit((X, y))
-    accuracy, checked = self.pseudo_accuracy()
-    bar = self.pseudo_bar()
-    held = self.held_out
-    gain, proposed = float("nan"), 0
-    self.pseudo = None
-    if bar is not None:
-        self.pseudo = st.label_unlabeled(self.pool, confidence_threshold=bar, exclude=self.labeled_indices)
-        proposed = len(self.pseudo)
-        if len(held) >= MIN_AUDITS and len(self.pseudo):
-            # the held-out random items (never trained on) judge the pseudo-labels: a model they make worse there
-            # is not kept, so self-training never costs accuracy the human labels alone would have had
-            Xh, yh = self.pool.features(held), np.asarray([self.labels_by_position[p] for p in held.tolist()])
-            before = np.mean(self.model.predict(Xh) == yh)
-            st.fit((X, y), self.pseudo)
-            gain = float(np.mean(self.model.predict(Xh) == yh) - before)
-            if gain < 0:
-                self.pseudo = None
-                st.fit((X, y))
-        else:
-            st.fit((X, y), self.pseudo)
-    if self.pseudo is None and st.store is not None:   # withdraw stored pseudo-labels while they are not used
-        st.withdraw(self.pool)
-    self.pseudo_history.append({"model_version": self.model_version + 1, "n_human": len(y),
-                                "n_proposed": proposed, "n_pseudo": 0 if self.pseudo is None else len(self.pseudo),
-                                "audit_accuracy": accuracy, "n_audited": checked, "bar": bar,
-                                "paused": bar is None, "n_held_out": len(held), "held_out_gain": gain,
-                                "dropped": gain < 0})
-
 # %% ../nbs/04_learner.ipynb #495257d3
 @patch
 def sync(self: ActiveLearner, unlabeled_pool=None) -> bool:
@@ -552,3 +493,6 @@ def predict_proba(self: ActiveLearner, X):
 def accuracy(self: ActiveLearner, X, y) -> float:
     "Accuracy of the current model on (X, y)."
     return float(np.mean(self.predict(X) == np.asarray(y)))
+
+# %% ../nbs/04_learner.ipynb #8b6556d0
+from . import pseudo_guard as _pseudo_guard  # noqa: E402 — self-training inside the learner: chapter 04a
