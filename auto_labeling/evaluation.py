@@ -120,6 +120,8 @@ def ppi_accuracy(correct, confidence, pool_confidence) -> Estimate:
 # %% ../nbs/19b_evaluation.ipynb #97a1a224
 def bootstrap_score(y_true, y_pred, metric: str = "accuracy", n_boot: int = 500, random_state: int = 0) -> Estimate:
     "`metric` on (y_true, y_pred) with a percentile-bootstrap 95% interval."
+    import warnings
+
     from sklearn.metrics import get_scorer
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     n = len(y_true)
@@ -134,7 +136,8 @@ def bootstrap_score(y_true, y_pred, metric: str = "accuracy", n_boot: int = 500,
     boots = []
     for _ in range(n_boot):
         k = rng.integers(0, n, n)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # a resample may miss a class: expected, not the user's data
             try:
                 boots.append(float(score_fn(y_true[k], y_pred[k], **kwargs)))
             except ValueError:
