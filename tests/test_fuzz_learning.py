@@ -30,7 +30,7 @@ JUNK = st.one_of(
     st.just(object()), st.just(np.nan), st.just(-1), st.just(0), st.just(1.5), st.just(""), st.just("5"),
     st.sampled_from(["uncertainty", "diversity", "random", "margin", "simulated", "widget", "accuracy", "bogus"]),
 )
-EXPECTED = (ValueError, TypeError)
+from fuzzing import EXPECTED, call  # noqa: E402
 FUZZ = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                        HealthCheck.function_scoped_fixture])
 
@@ -47,15 +47,6 @@ def model():
     return LogisticRegression(max_iter=200)
 
 
-def call(f, name: str, value, **valid):
-    "Call `f` with argument `name` set to `value`: either it works, or it refuses in our words naming `name`."
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return f(**{**valid, name: value})
-        except EXPECTED as e:
-            assert name in str(e), f"{getattr(f, '__qualname__', f)}({name}={value!r}) raised without naming it: {e!r}"
-            return e
 
 
 def learner(**kw):

@@ -23,7 +23,7 @@ JUNK = st.one_of(
     st.just(object()), st.just(np.nan), st.just(-1), st.just(0), st.just(1.5), st.just(""),
     st.sampled_from(["coco", "yolo", "pascal_voc", "label_studio", "cvat", "cpu", "cat"]),
 )
-EXPECTED = (ValueError, TypeError)
+from fuzzing import EXPECTED, call  # noqa: E402
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                         HealthCheck.function_scoped_fixture])
 X = np.random.default_rng(0).normal(size=(40, 4))
@@ -33,15 +33,6 @@ BOXES = Annotation("a.jpg", 100, 80, np.array([[1, 2, 30, 40.0]]), ["cat"], np.a
 TRUTH = Annotation("a.jpg", 100, 80, np.array([[2, 2, 30, 41.0]]), ["cat"])
 
 
-def call(f, name: str, value, **valid):
-    "Call `f` with argument `name` set to `value`: either it works, or it refuses in our words naming `name`."
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return f(**{**valid, name: value})
-        except EXPECTED as e:
-            assert name in str(e), f"{getattr(f, '__name__', f)}({name}={value!r}) raised without naming it: {e!r}"
-            return e
 
 
 CONSTRUCTOR = dict(model=CLASSIFIER, confidence_threshold=0.7)

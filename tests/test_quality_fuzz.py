@@ -25,7 +25,7 @@ JUNK = st.one_of(
     st.just(object()), st.just(np.nan), st.just(-1), st.just(0), st.just(1.5), st.just(""),
     st.sampled_from(["cohen_kappa", "majority_vote", "weighted_vote", "iou", "nominal", "linear"]),
 )
-EXPECTED = (ValueError, TypeError)
+from fuzzing import EXPECTED, call  # noqa: E402
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 A1, A2, A3 = ["cat", "dog", "cat", None, "dog"], ["cat", "cat", "cat", "dog", "dog"], ["dog", "dog", "cat", "dog", None]
@@ -33,20 +33,7 @@ BOXES = [[{"bbox": [0, 0, 10, 10], "label": "cat"}], [{"bbox": [5, 5, 20, 20], "
 BOXES_B = [[{"bbox": [1, 1, 10, 10], "label": "cat"}], []]
 
 
-def names_the_argument(error: Exception, name: str) -> bool:
-    "The message names the argument (`weights[2]` and `'weights'` count for weights)."
-    return name in str(error)
 
-
-def call(f, name: str, value, **valid):
-    "Call `f` with argument `name` set to `value`: either it works, or it refuses in our words naming `name`."
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return f(**{**valid, name: value})
-        except EXPECTED as e:
-            assert names_the_argument(e, name), f"{f.__name__}({name}={value!r}) raised without naming it: {e!r}"
-            return e
 
 
 QC_CALLS = {
