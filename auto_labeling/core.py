@@ -178,12 +178,14 @@ def check_n_instances(n_instances, n_available: int, name: str = "n_instances") 
     return n_instances
 
 # %% ../nbs/00_core.ipynb #0b6a0547
-def check_finite(X: np.ndarray, name: str, row_offset: int = 0) -> None:
-    "Raise a ValueError naming the first row that holds NaN or inf."
+def check_finite(X: np.ndarray, name: str, row_offset: int = 0, positions=None) -> None:
+    """Raise a ValueError naming the first row that holds NaN or inf: its pool position when `X` holds the rows
+    at `positions`, else its index plus `row_offset` (the start of a chunk)."""
     if X.dtype.kind in "fc" and X.size and not np.isfinite(X.sum(dtype=np.float64)):
         finite = np.isfinite(X)
         if not finite.all():
-            bad = int(np.argwhere(~finite)[0][0]) + row_offset
+            bad = int(np.argwhere(~finite)[0][0])
+            bad = int(np.asarray(positions).ravel()[bad]) if positions is not None else bad + row_offset
             raise ValueError(f"{name} contains NaN or inf (first at row {bad}); clean or impute the features first")
 
 
@@ -368,7 +370,7 @@ def features(self: Pool, indices) -> np.ndarray:
     items = self.take(indices)
     X = items if self.is_array else self._featurize(items)
     X = np.asarray(X)
-    check_finite(X, self.name)
+    check_finite(X, self.name, positions=indices)
     return X
 
 

@@ -7,6 +7,7 @@ from sklearn.svm import SVC
 
 from auto_labeling import (ActiveLearner, DiversitySampling, QueryByCommittee, UncertaintyDiversitySampling,
                            UncertaintySampling, get_strategy, simulate)
+from auto_labeling.core import as_pool
 
 
 def test_empty_pool(fitted):
@@ -115,3 +116,14 @@ def test_bad_exclude_and_pool_types(fitted, digits):
 def test_random_state_type():
     with pytest.raises(TypeError, match="random_state must be None, an int or a numpy Generator; got 'seed'"):
         get_strategy("random").query(unlabeled_pool=np.zeros((5, 2)), n_instances=1, random_state="seed")
+
+
+def test_nan_is_named_by_its_pool_position_whichever_row_is_read_first(fitted, digits):
+    "A strategy that reads a few rows first (k-center's random first centre) still names the pool row, not 0."
+    X = digits[0][:100].copy()
+    X[42, 7] = np.nan
+    with pytest.raises(ValueError, match=r"first at row 42\)"):
+        as_pool(X).features(np.array([42]))
+    for seed in range(150):                      # some of these seeds start k-center at row 42
+        with pytest.raises(ValueError, match=r"first at row 42\)"):
+            DiversitySampling("coreset").query(model=fitted, unlabeled_pool=X, n_instances=5, random_state=seed)
