@@ -53,6 +53,14 @@ class PoolGraph:
     def __len__(self) -> int:
         return len(self.X)
 
+    @property
+    def nbytes(self) -> int:
+        "Memory the graph holds besides the pool's features: the affinities, or the neighbour lists."
+        return self._W.nbytes if self.kernel == "rbf" else self._dist.nbytes + self._ind.nbytes
+
+    def __repr__(self) -> str:
+        return f"PoolGraph({self.kernel}, {len(self):,} items, {self.nbytes / 2**20:.1f} MiB)"
+
     def matches(self, X_pool, kernel: str, gamma: float, n_neighbors: int) -> bool:
         "Whether this graph is the one for `X_pool` with these settings (same shape and content, same kernel)."
         X_pool = np.asarray(X_pool)
