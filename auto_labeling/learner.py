@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import os
 from typing import Callable
@@ -113,6 +114,7 @@ class ActiveLearner:
         self._registered_upto = 0                    # pool items [0, n) are registered in the store
         self.model_version = 0
         self._scores = None                          # (key, scores) of the last scoring pass
+        self._pool_proba = None                      # (pool, model version, P) self-training scored the pool with
         self._loops: dict = {}
         self.audits: list[bool] = []                 # was a pseudo-label right, when a person labeled the item?
         self.audit_confidence: list[float] = []      # ... and how confident the model was in it (same order)
@@ -423,7 +425,10 @@ def query(self: ActiveLearner, unlabeled_pool, n_instances: int | None = None, e
     if self._scores is not None and self._scores[0] == key:
         scores = self._scores[1]
     else:
-        scores = strategy.score(self.model, pool, self.chunk_size)
+        known = self._pool_proba                       # self-training scored the pool with this model (ch. 04a)
+        proba = known[2] if known and known[0] is pool and known[1] == self.model_version else None
+        takes = proba is not None and "proba" in inspect.signature(strategy.score).parameters
+        scores = strategy.score(self.model, pool, self.chunk_size, **({"proba": proba} if takes else {}))
         self._scores = (key, scores)
     n_audit = self._n_audit(n_instances, ex)
     self._load_rows()

@@ -47,11 +47,15 @@ def _fit_with_pseudo(self: ActiveLearner, X, y) -> None:
     bar = self.pseudo_bar()
     held = self.held_out
     gain, proposed = float("nan"), 0
-    self.pseudo = None
+    self.pseudo = self._pool_proba = None
     if bar is not None:
         self.pseudo = st.label_unlabeled(self.pool, confidence_threshold=bar, exclude=self.labeled_indices)
         proposed = len(self.pseudo)
-        if len(held) >= MIN_AUDITS and len(self.pseudo):
+        if not proposed:
+            # nothing to add: the model stays the one fitted on the human labels, and the query reuses the pool
+            # scores label_unlabeled just made with it (one scoring pass a round, no second fit)
+            self._pool_proba = (self.pool, self.model_version + 1, st.proba_)
+        elif len(held) >= MIN_AUDITS:
             # the held-out random items (never trained on) judge the pseudo-labels: a model they make worse there
             # is not kept, so self-training never costs accuracy the human labels alone would have had
             Xh, yh = self.pool.features(held), np.asarray([self.labels_by_position[p] for p in held.tolist()])

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .core import (DEFAULT_CHUNK_SIZE, as_pool, check_bool, check_choice, check_classifier,
-                                check_finite, check_int, check_real, is_fitted,
-                                predict_proba_pool)
+                                check_finite, check_int, check_real, is_fitted)
+from .spreading import PoolGraph
 from .store import LabelStore
 
 # %% auto #0
@@ -99,6 +98,8 @@ class SelfTrainer:
         self.rounds_ = 0
         self.previous_ = None
         self.history_: list[dict] = []
+        self.graph_: PoolGraph | None = None         # the last pool's label-spreading graph, reused while it matches
+        self.proba_: np.ndarray | None = None        # the pool's class probabilities from the last label_unlabeled
 
     def _check_params(self) -> None:
         "Refuse bad constructor values, each named with what was given and what is allowed."
@@ -148,20 +149,23 @@ class SelfTrainer:
         if self.labeled_ is not None and pool.is_array and pool.data.shape[1] != self.labeled_[0].shape[1]:
             raise ValueError(f"unlabeled_data has {pool.data.shape[1]} features but the labeled data has "
                              f"{self.labeled_[0].shape[1]}")
-        P = predict_proba_pool(model, pool, self.chunk_size)
+        self.proba_ = P = self._pool_proba(pool)
+        P = P.astype(np.float32)                                  # the decisions below: on float32, as always
         classes = np.asarray(model.classes_)
         best = P.argmax(axis=1)
         conf = P[np.arange(len(P)), best].astype(float)
+        thresholds = np.array([self.class_thresholds.get(c.item() if hasattr(c, "item") else c, threshold)
+                               for c in classes])
+        blocked = self._blocked(pool, exclude)
+        # the graph can only lower a confidence (sqrt(p q) <= sqrt(p)): without an item at p >= bar^2 it cannot matter
+        possible = ~blocked & (conf >= thresholds[best] ** 2 * (1 - 1e-9))
         agree = np.ones(len(P), dtype=bool)
-        if self.graph_agreement and self.labeled_ is not None and len(pool) <= self.graph_max_items:
+        if self.graph_agreement and self.labeled_ is not None and len(pool) <= self.graph_max_items and possible.any():
             seeds = self.previous_ if self.previous_ and self.previous_[0] == (id(pool.data), len(pool)) else None
             Q = self._spread(pool.to_array(), classes, None if seeds is None else seeds[1:])
             agree = Q.argmax(axis=1) == best
             conf = np.sqrt(conf * Q.max(axis=1))
-        thresholds = np.array([self.class_thresholds.get(c.item() if hasattr(c, "item") else c, threshold)
-                               for c in classes])
         ok = agree & (conf >= thresholds[best])
-        blocked = self._blocked(pool, exclude)
         ok[blocked] = False
         self.rounds_ += 1
         prior = P.mean(axis=0) / P.mean(axis=0).sum()             # the pool's class mix, as the model sees it
@@ -174,27 +178,31 @@ class SelfTrainer:
             self._write(result, pool)
         return result
 
+    def _pool_proba(self, pool) -> np.ndarray:
+        "The model's class probabilities for every pool item, chunk by chunk, in float64 (what a strategy scores)."
+        out = None
+        for start, X in pool.iter_chunks(self.chunk_size):
+            P = np.asarray(self.base_model.predict_proba(X), dtype=np.float64)
+            if out is None:
+                out = np.empty((len(pool), P.shape[1]))
+            out[start:start + len(P)] = P
+        return out
+
     def _spread(self, X_pool: np.ndarray, classes: np.ndarray, seeds=None) -> np.ndarray:
-        "Label spreading over a kNN graph of labeled + pool items (seeded with last round's pseudo-labels)."
-        from sklearn.semi_supervised import LabelSpreading
+        "Label spreading over the pool's graph (built once, `graph_`) from the labeled rows and last round's picks."
         X_l, y_l = self.labeled_
         codes = np.searchsorted(classes, y_l) if np.all(np.isin(y_l, classes)) else None
         if codes is None:
             raise ValueError("the labeled data has classes the model does not know; refit with fit(labeled_data)")
-        X = np.vstack([X_l, X_pool]).astype(float)
         pool_codes = np.full(len(X_pool), -1)
         if seeds is not None:                                  # the graph learns from the last round too
             pool_codes[seeds[0]] = np.searchsorted(classes, seeds[1])
-        y = np.concatenate([codes, pool_codes])
-        k = min(self.n_neighbors, len(X) - 1)
-        dense = self.graph_kernel == "rbf" or (self.graph_kernel == "auto" and len(X) <= RBF_MAX_ITEMS)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")                       # empty rows of isolated points
-            ls = (LabelSpreading(kernel="rbf", gamma=self.gamma) if dense else
-                  LabelSpreading(kernel="knn", n_neighbors=k)).fit(X, y)
-        dist = np.zeros((len(X_pool), len(classes)))
-        dist[:, ls.classes_] = np.nan_to_num(ls.label_distributions_[len(X_l):])
-        return dist
+        n = len(X_l) + len(X_pool)
+        dense = self.graph_kernel == "rbf" or (self.graph_kernel == "auto" and n <= RBF_MAX_ITEMS)
+        kernel = "rbf" if dense else "knn"
+        if self.graph_ is None or not self.graph_.matches(X_pool, kernel, self.gamma, self.n_neighbors):
+            self.graph_ = PoolGraph(X_pool, kernel, gamma=self.gamma, n_neighbors=self.n_neighbors)
+        return self.graph_.spread(X_l, np.concatenate([codes, pool_codes]), len(classes))
 
     def _blocked(self, pool, exclude) -> np.ndarray:
         "Positions never pseudo-labeled: `exclude`, and items with a human label in the store."

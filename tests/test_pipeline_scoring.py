@@ -24,13 +24,14 @@ class CountingLogisticRegression(LogisticRegression):
         return super().predict_proba(X)
 
 
-@pytest.mark.parametrize("threshold", [None, 0.95])
-def test_each_fitted_model_scores_the_pool_once(threshold):
+@pytest.mark.parametrize("threshold, C", [(None, 1.0), (0.95, 1.0), (0.95, 0.01)])
+def test_each_fitted_model_scores_the_pool_once(threshold, C):
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     pool, y_pool = X[20:1600], y[20:1600]
     CALLS.clear()
-    p = AutoLabelingPipeline(CountingLogisticRegression(max_iter=300), "uncertainty", "simulated", random_state=0)
+    p = AutoLabelingPipeline(CountingLogisticRegression(max_iter=300, C=C), "uncertainty", "simulated",
+                             random_state=0)
     p.configure(batch_size=20, max_iterations=6, confidence_threshold=threshold,
                 evaluation=EvaluationSettings(random_baseline=False, lift_monitor=False, monitor_size=200))
     p.run(labeled_data=(X[:20], y[:20]), unlabeled_data=(pool, y_pool), validation_data=(X[1600:], y[1600:]),
@@ -39,10 +40,20 @@ def test_each_fitted_model_scores_the_pool_once(threshold):
     per_model = {fit: passes.count(fit) for fit in set(passes)}
     assert per_model and max(per_model.values()) == 1, per_model       # no model scores the pool twice
     rounds = len(p.results.rounds) - 1
-    # a round scores the pool once, to query; with self-training each fit (the seed set's and one a round) scores it
-    # once more, with the model fitted before the pseudo-labels were added — a different model from the one refit on
-    # them, which the query scores with
-    want = rounds if threshold is None else rounds + (rounds + 1)
-    assert len(passes) == want, (len(passes), rounds, CALLS)
-    if threshold is not None:
+    if threshold is None:
+        assert len(passes) == rounds, (len(passes), rounds, CALLS)       # one a round, to query
+        return
+    # with self-training each fit (the seed set's and one a round) scores the pool to pseudo-label. The query after
+    # it scores again only if pseudo-labels were added (the model refit on them is another model); with none, the
+    # model is the one that just scored the pool, and the query reuses those scores (issue 20: once a round)
+    fits = p.learner.pseudo_history
+    assert len(fits) == rounds + 1
+    refit = [not h["paused"] and h["n_proposed"] > 0 for h in fits]
+    want = sum(not h["paused"] for h in fits) + sum(refit[r] or fits[r]["paused"] for r in range(rounds))
+    assert len(passes) == want, (len(passes), want, rounds, fits)
+    if C == 1.0:
         assert p.results.rounds["n_pseudo"].iloc[-1] > 0
+    else:                                  # nothing near the bar: no pseudo-label, no graph, one pass a round
+        assert all(h["n_proposed"] == 0 for h in fits)
+        assert p.learner.self_training.graph_ is None
+        assert len(passes) == rounds + 1
