@@ -52,3 +52,38 @@ def test_the_pipeline_with_active_learning_auto_puts_the_arm_of_each_round_in_it
     assert len(used) >= 6 and {s.removeprefix("auto:") for s in used} <= arms
     assert [row["strategy"] for row in json.loads(r.to_json())["rounds"]] == r.rounds["strategy"].tolist()
     assert p.learner.strategy.history["arm"].tolist()[-len(used):] == [s.removeprefix("auto:") for s in used]
+
+
+def test_probabilities_stay_a_distribution_with_the_exploration_floor_under_any_rewards():
+    rng = np.random.default_rng(0)
+    for trial in range(50):
+        k = int(rng.integers(2, 7))
+        b = AutoSampling(arms=["margin", "random", "badge", "coreset", "entropy", "least_confident"][:k],
+                         gamma=float(rng.uniform(0.01, 1)), eta=float(rng.uniform(0.01, 5)))
+        for _ in range(100):
+            p = b.probabilities()
+            assert np.isclose(p.sum(), 1.0) and (p >= b.gamma / k - 1e-12).all()
+            arm = int(rng.choice(k, p=p))
+            b.update(arm, float(rng.uniform(-3, 3)), float(p[arm]))   # rewards beyond [-1, 1] are clipped
+
+
+def test_a_bare_query_loop_that_never_tells_the_labels_keeps_the_uniform_mixture():
+    model = LogisticRegression(max_iter=300).fit(X[:50], y[:50])
+    auto, labeled = AutoSampling(random_state=0), list(range(50))
+    for _ in range(10):
+        r = auto.query(model, X, n_instances=10, exclude=labeled, random_state=0)
+        assert len(set(r.indices.tolist()) & set(labeled)) == 0 and len(r.indices) == 10
+        labeled += r.indices.tolist()
+    assert np.allclose(auto.probabilities(), 1 / len(auto.arm_names))
+    assert auto.history["lift"].isna().all() and len(auto.history) == 10
+
+
+def test_observe_and_update_name_the_bad_argument():
+    import pytest
+    auto = AutoSampling(arms=["margin", "random"])
+    with pytest.raises(ValueError, match="positions and labels must have one entry each; got 2 and 1"):
+        auto.observe([1, 2], ["a"])
+    with pytest.raises(ValueError, match="probability"):
+        auto.update(0, 0.5, probability=0)
+    with pytest.raises(TypeError, match="arms must be a list"):
+        AutoSampling(arms=3).arm_names
