@@ -233,13 +233,18 @@ def select(self: AutoSampling, scores, pool, n_instances, exclude=None, random_s
     if hasattr(arms[k], "fit") and getattr(self, "_fit_data", None) is not None:
         arms[k].fit(*self._fit_data)
     n_arm = n_instances - len(send)
+    room = len(pool) - len(taken) - len(self.held_) - len(send)
+    for pos in sorted(self.held_)[:max(0, n_arm - room)]:   # the pool's end: held items go now, not block the batch
+        self.awaiting_[pos] = {**self.held_.pop(pos), "sent": round_no}
+        send.append(pos)
+    n_arm = n_instances - len(send)
     out = np.array(sorted(taken | set(send) | set(self.held_)), np.intp)
     n_hold = 0 if n_instances < 2 else min(math.ceil(self.audit_fraction * n_instances), len(pool) - len(out) - n_arm)
     hold = random_indices(len(pool), n_hold, out, rng).tolist() if n_hold > 0 else []
     self._predict_held(model, pool, sorted(hold), round_no)
-    picks = arms[k].select(arms[k].score(model, pool, chunk_size), pool, n_arm,
-                           exclude=np.union1d(out, np.asarray(hold, np.intp)).astype(np.intp), random_state=rng,
-                           labeled_features=labeled_features, model=model, chunk_size=chunk_size)
+    picks = np.empty(0, np.intp) if n_arm == 0 else arms[k].select(
+        arms[k].score(model, pool, chunk_size), pool, n_arm, exclude=np.union1d(out, np.asarray(hold, np.intp)).astype(
+            np.intp), random_state=rng, labeled_features=labeled_features, model=model, chunk_size=chunk_size)
     self.history_.append({"round": round_no, "arm": arms[k].name, "probability": float(prob[k]),
                           "n_from_arm": int(len(picks)), "n_audit": len(send), "lift": None})
     self.lift_sum_.append(0.0), self.lift_n_.append(0), self.open_.append(0)

@@ -87,3 +87,16 @@ def test_observe_and_update_name_the_bad_argument():
         auto.update(0, 0.5, probability=0)
     with pytest.raises(TypeError, match="arms must be a list"):
         AutoSampling(arms=3).arm_names
+
+
+def test_the_pool_runs_out_cleanly_every_item_labeled_once_held_items_included():
+    learner = ActiveLearner(LogisticRegression(max_iter=300), strategy="auto", batch_size=10, random_state=0)
+    start = np.arange(20)
+    learner.teach(X[start], y[start], indices=start)
+    bought = list(start)
+    while len(bought) < 100:
+        b = learner.query(X[:100], n_instances=min(10, 100 - len(bought)))
+        assert not set(b.indices.tolist()) & set(bought)
+        bought += b.indices.tolist()
+        learner.teach(X[b.indices], y[b.indices], indices=b.indices)
+    assert sorted(bought) == list(range(100))
