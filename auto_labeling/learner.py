@@ -26,11 +26,13 @@ __all__ = ['MIN_AUDITS', 'make_strategy', 'suggestions', 'wilson_interval', 'wil
 
 # %% ../nbs/04_learner.ipynb #5fc11d49
 def make_strategy(strategy, model=None, random_state=None, name: str = "strategy") -> Strategy:
-    "A learner's strategy from a name or object; 'query_by_committee' by name bags `model` into 5 members."
+    "A learner's strategy from a name or object; 'query_by_committee' and 'auto' by name bag `model` (5 members)."
     if isinstance(strategy, str) and strategy == "query_by_committee":
         if model is None:
             raise ValueError(f"{name}='query_by_committee' by name needs model= to bag into a committee")
         return QueryByCommittee(model=model, n_members=5, random_state=random_state)
+    if isinstance(strategy, str) and strategy == "auto":     # the bandit's committee arm bags `model` too
+        return get_strategy("auto", model=model, random_state=random_state)
     try:
         return get_strategy(strategy)
     except (ValueError, TypeError) as e:               # the message names the argument it came from
@@ -306,6 +308,8 @@ def _learn(self: ActiveLearner, human: dict, rows: dict | None = None) -> set:
             self._rows[pos] = rows[pos]
     if changed:
         self._labeled_cache = None
+    if hasattr(self.strategy, "observe") and human:      # a strategy that learns from labels (strategy="auto")
+        self.strategy.observe(list(human), list(human.values()))
     return changed
 
 # %% ../nbs/04_learner.ipynb #6ef5f349

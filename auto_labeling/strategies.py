@@ -475,7 +475,14 @@ def select(self: ClusterMarginSampling, scores, pool, n_instances, exclude=None,
     return cluster_margin_select(scores, clusters, n_instances, self.candidates, exclude, int(seed_pick))
 
 # %% ../nbs/01_strategies.ipynb #06466c3c
+def _auto(**kw):
+    "The bandit over these strategies (chapter 01d, which builds on this one)."
+    from auto_labeling.auto_strategy import AutoSampling
+    return AutoSampling(**kw)
+
+
 STRATEGIES = {
+    "auto": _auto,
     "uncertainty": lambda **kw: UncertaintySampling(**kw),
     "least_confident": lambda **kw: UncertaintySampling("least_confident", **kw),
     "margin": lambda **kw: UncertaintySampling("margin", **kw),

@@ -17,7 +17,9 @@ script's own (fit, query, add the labels): it does not depend on `simulate`. Lab
 
 Ours: random, margin, entropy, the hybrid (margin candidates thinned by k-means), BADGE, cluster-margin, core-set,
 TypiClust, and TypiClust for the 20 initial labels followed by BADGE ("cold start": its first 20 labels are not random,
-so it is the only row whose initial labels differ). Peers (scikit-activeml 1.0.1): Badge, TypiClust, ProbCover, CoreSet,
+so it is the only row whose initial labels differ), and "auto" (`AutoSampling`, issue 18: a bandit over margin, the hybrid,
+QBC, core-set, BADGE and random; the loop calls its `fit` and `observe` as `ActiveLearner` does, and the arm of each of
+its rounds goes to bench/out/label_efficiency_<dataset>_auto_arms.csv). Peers (scikit-activeml 1.0.1): Badge, TypiClust, ProbCover, CoreSet,
 UncertaintySampling(margin_sampling).
 
     nice .venv/bin/python bench/label_efficiency.py [--datasets digits newsgroups sms] [--seeds 10]
@@ -34,6 +36,7 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
+from auto_labeling.auto_strategy import AutoSampling
 from auto_labeling.strategies import (BadgeSampling, ClusterMarginSampling, DiversitySampling, RandomSampling,
                                       TypiClustSampling, UncertaintyDiversitySampling, UncertaintySampling)
 
@@ -51,7 +54,9 @@ OURS = {
     "ours: core-set": lambda: DiversitySampling("coreset"),
     "ours: TypiClust": TypiClustSampling,
     "ours: TypiClust start + BADGE": BadgeSampling,          # initial labels from TypiClust, see run_ours
+    "ours: auto (bandit)": lambda: AutoSampling(model=new_model()),   # margin, hybrid, QBC, core-set, BADGE, random
 }
+ARMS = []        # (strategy, seed, round, arm) for the bandit's rounds
 PEERS = ["skactiveml: Badge", "skactiveml: TypiClust", "skactiveml: ProbCover", "skactiveml: CoreSet",
          "skactiveml: margin"]
 
@@ -108,6 +113,7 @@ def run_ours(name, make, Xp, yp, Xt, yt, initial, budget, batch, seed):
         labeled = TypiClustSampling().query(unlabeled_pool=Xp, n_instances=len(initial),
                                             random_state=seed).indices.tolist()
     strategy, model, n_seen = make(), new_model(), 0
+    arms = ARMS
     while True:
         if len(np.unique(yp[labeled])) != n_seen:         # a new class: the warm start's shape changes
             model, n_seen = new_model(), len(np.unique(yp[labeled]))
@@ -117,10 +123,16 @@ def run_ours(name, make, Xp, yp, Xt, yt, initial, budget, batch, seed):
             rows.append((name, seed, len(labeled), acc, np.nan))
             return rows
         t = time.perf_counter()
+        if hasattr(strategy, "fit"):                   # what ActiveLearner does after each refit
+            strategy.fit(Xp[labeled], yp[labeled])
         r = strategy.query(model=model, unlabeled_pool=Xp, n_instances=min(batch, budget - len(labeled)),
                            exclude=labeled, random_state=rng, labeled_features=Xp[labeled])
         rows.append((name, seed, len(labeled), acc, time.perf_counter() - t))
         labeled += r.indices.tolist()
+        if hasattr(strategy, "observe"):               # what ActiveLearner does with each label it learns
+            strategy.observe(r.indices, yp[r.indices])
+        if hasattr(strategy, "history"):
+            arms.extend((name, seed, h["round"], h["arm"]) for h in [strategy.history_[-1]])
 
 
 def run_peer(name, Xp, yp, Xt, yt, initial, budget, batch, seed, n_classes):
@@ -213,6 +225,12 @@ if __name__ == "__main__":
             print(f"  {ds}: {name} done in {wall[name]:.0f} s", flush=True)
         rec = pd.DataFrame(records, columns=["strategy", "seed", "n_labels", "accuracy", "seconds"])
         rec.to_csv(OUT / f"label_efficiency_{ds}_records.csv", index=False)
+        if ARMS:
+            arms = pd.DataFrame(ARMS, columns=["strategy", "seed", "round", "arm"])
+            arms.to_csv(OUT / f"label_efficiency_{ds}_auto_arms.csv", index=False)
+            print(f"  {ds}: auto's arms, share of rounds: "
+                  f"{arms['arm'].value_counts(normalize=True).round(3).to_dict()}", flush=True)
+            ARMS.clear()
         table = summarize(rec, goal, budget, a.n_initial)
         table["wall_seconds"] = pd.Series(wall)
         (OUT / f"label_efficiency_{ds}.json").write_text(json.dumps({

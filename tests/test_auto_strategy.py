@@ -1,0 +1,102 @@
+"""strategy="auto" (issue 18) end to end: the bandit inside the one loop and inside the pipeline on digits, with the
+labels coming back through the store, and the arm of every round in the results."""
+import json
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+
+from auto_labeling import AutoLabelingPipeline, EvaluationSettings, StoppingSettings
+from auto_labeling.auto_strategy import AutoSampling
+from auto_labeling.core import Pool
+from auto_labeling.learner import ActiveLearner
+from auto_labeling.loop import Loop
+from auto_labeling.strategies import get_strategy
+
+X, y = load_digits(return_X_y=True)
+X = X / 16
+
+
+def test_get_strategy_auto_is_the_bandit_and_the_learner_bags_its_model_for_the_committee():
+    assert isinstance(get_strategy("auto"), AutoSampling)
+    learner = ActiveLearner(LogisticRegression(max_iter=300), strategy="auto", random_state=0)
+    assert "qbc:vote_entropy" in learner.strategy.arm_names and len(learner.strategy.arm_names) == 6
+
+
+def test_the_loop_feeds_the_bandit_from_the_store_and_records_each_rounds_arm():
+    learner = ActiveLearner(LogisticRegression(max_iter=300), strategy="auto", batch_size=10, random_state=0)
+    pool = Pool(X[:1200], ids=[f"d{i}" for i in range(1200)])
+    loop = Loop(learner, pool, "simulated", truth=y[:1200])
+    start = np.random.default_rng(0).choice(1200, 20, replace=False)
+    learner.use_pool(pool)
+    learner.teach(X[start], y[start], indices=start)
+    for _ in range(12):
+        loop.step(10)
+    auto = learner.strategy
+    h = auto.history
+    assert len(h) == 12
+    assert [loop.round_stats(r)["strategy"] for r in range(1, 13)] == [f"auto:{a}" for a in h["arm"]]
+    assert h["lift"].notna().sum() >= 5                  # labels reached observe through the store and sync
+    assert np.isclose(auto.probabilities().sum(), 1.0)
+    assert learner.n_labeled == 20 + 12 * 10             # the held-back items cost no extra labels
+
+
+def test_the_pipeline_with_active_learning_auto_puts_the_arm_of_each_round_in_its_results(tmp_path):
+    p = AutoLabelingPipeline(LogisticRegression(max_iter=300), active_learning="auto", store=str(tmp_path / "s.db"),
+                             random_state=0)
+    p.configure(batch_size=10, max_iterations=8, evaluation=EvaluationSettings(random_baseline=False),
+                stopping=StoppingSettings(patience=None))
+    r = p.run(unlabeled_data=(X[:1200], y[:1200]), validation_data=(X[1200:], y[1200:]), progress=False)
+    arms = set(p.learner.strategy.arm_names)
+    used = [s for s in r.rounds["strategy"] if s.startswith("auto:")]
+    assert len(used) >= 6 and {s.removeprefix("auto:") for s in used} <= arms
+    assert [row["strategy"] for row in json.loads(r.to_json())["rounds"]] == r.rounds["strategy"].tolist()
+    assert p.learner.strategy.history["arm"].tolist()[-len(used):] == [s.removeprefix("auto:") for s in used]
+
+
+def test_probabilities_stay_a_distribution_with_the_exploration_floor_under_any_rewards():
+    rng = np.random.default_rng(0)
+    for trial in range(50):
+        k = int(rng.integers(2, 7))
+        b = AutoSampling(arms=["margin", "random", "badge", "coreset", "entropy", "least_confident"][:k],
+                         gamma=float(rng.uniform(0.01, 1)), eta=float(rng.uniform(0.01, 5)))
+        for _ in range(100):
+            p = b.probabilities()
+            assert np.isclose(p.sum(), 1.0) and (p >= b.gamma / k - 1e-12).all()
+            arm = int(rng.choice(k, p=p))
+            b.update(arm, float(rng.uniform(-3, 3)), float(p[arm]))   # rewards beyond [-1, 1] are clipped
+
+
+def test_a_bare_query_loop_that_never_tells_the_labels_keeps_the_uniform_mixture():
+    model = LogisticRegression(max_iter=300).fit(X[:50], y[:50])
+    auto, labeled = AutoSampling(random_state=0), list(range(50))
+    for _ in range(10):
+        r = auto.query(model, X, n_instances=10, exclude=labeled, random_state=0)
+        assert len(set(r.indices.tolist()) & set(labeled)) == 0 and len(r.indices) == 10
+        labeled += r.indices.tolist()
+    assert np.allclose(auto.probabilities(), 1 / len(auto.arm_names))
+    assert auto.history["lift"].isna().all() and len(auto.history) == 10
+
+
+def test_observe_and_update_name_the_bad_argument():
+    import pytest
+    auto = AutoSampling(arms=["margin", "random"])
+    with pytest.raises(ValueError, match="positions and labels must have one entry each; got 2 and 1"):
+        auto.observe([1, 2], ["a"])
+    with pytest.raises(ValueError, match="probability"):
+        auto.update(0, 0.5, probability=0)
+    with pytest.raises(TypeError, match="arms must be a list"):
+        AutoSampling(arms=3).arm_names
+
+
+def test_the_pool_runs_out_cleanly_every_item_labeled_once_held_items_included():
+    learner = ActiveLearner(LogisticRegression(max_iter=300), strategy="auto", batch_size=10, random_state=0)
+    start = np.arange(20)
+    learner.teach(X[start], y[start], indices=start)
+    bought = list(start)
+    while len(bought) < 100:
+        b = learner.query(X[:100], n_instances=min(10, 100 - len(bought)))
+        assert not set(b.indices.tolist()) & set(bought)
+        bought += b.indices.tolist()
+        learner.teach(X[b.indices], y[b.indices], indices=b.indices)
+    assert sorted(bought) == list(range(100))
