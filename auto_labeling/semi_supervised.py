@@ -161,7 +161,8 @@ class SelfTrainer:
         possible = ~blocked & (conf >= thresholds[best] ** 2 * (1 - 1e-9))
         agree = np.ones(len(P), dtype=bool)
         if self.graph_agreement and self.labeled_ is not None and len(pool) <= self.graph_max_items and possible.any():
-            seeds = self.previous_ if self.previous_ and self.previous_[0] == (id(pool.data), len(pool)) else None
+            last = self.previous_                          # last round's picks seed the graph, on the same pool only
+            seeds = last if last and last[0][0] is pool.data and last[0][1] == len(pool) else None
             Q = self._spread(pool.to_array(), classes, None if seeds is None else seeds[1:])
             agree = Q.argmax(axis=1) == best
             conf = np.sqrt(conf * Q.max(axis=1))
@@ -173,7 +174,8 @@ class SelfTrainer:
         result = PseudoLabels(picked, classes[best[picked]], conf[picked],
                               pool.features(picked) if len(picked) else np.zeros((0, self._n_features(pool))),
                               n_candidates=int(ok.sum()))
-        self.previous_ = ((id(pool.data), len(pool)), result.indices, result.labels)
+        self.previous_ = ((pool.data, len(pool)), result.indices, result.labels)   # the pool itself, not its id():
+        # an id can be reused by a new pool once the old one is gone; a reference held here cannot
         if self.store is not None:
             self._write(result, pool)
         return result

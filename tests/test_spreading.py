@@ -96,3 +96,22 @@ def test_nothing_near_the_bar_builds_no_graph_and_finds_what_the_graph_would(dig
         assert len(result) == 0 and result.n_candidates == 0
     assert st.proba_.max() < 0.95 ** 2
     assert SelfTrainer(LogisticRegression(C=0.01, max_iter=2000), 0.95).fit(labeled).graph_ is None
+
+
+def test_last_rounds_picks_seed_the_graph_of_the_same_pool_only(digits):
+    "A new pool never inherits the old pool's picks as seeds, even when it reuses the freed pool's id()."
+    labeled, X_pool = digits
+    trainer = SelfTrainer(LogisticRegression(max_iter=1000), confidence_threshold=0.5, graph_kernel="rbf")
+    trainer.fit(labeled)
+    seen = []
+    spread = trainer._spread
+    trainer._spread = lambda X, classes, seeds=None: (seen.append(seeds), spread(X, classes, seeds))[1]
+    trainer.label_unlabeled(X_pool)
+    trainer.label_unlabeled(X_pool)                      # the same pool: last round's picks are seeds
+    assert seen[0] is None and seen[1] is not None and len(seen[1][0])
+    for _ in range(20):                                  # fresh pools of the same shape, the old ones freed at once
+        other = X_pool[::-1].copy()
+        trainer.label_unlabeled(other)
+        assert seen[-1] is None, "a different pool was seeded with another pool's picks"
+        trainer.label_unlabeled(other)
+        del other
