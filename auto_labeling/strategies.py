@@ -456,13 +456,13 @@ def score(self: ClusterMarginSampling, model, pool, chunk_size=DEFAULT_CHUNK_SIZ
 def clusters_for(self: ClusterMarginSampling, pool: Pool, n_instances: int, random_state=None,
                  chunk_size: int = DEFAULT_CHUNK_SIZE) -> np.ndarray:
     "The pool's cluster ids, computed at the first query on this pool and kept in `clusters_`."
-    key = (id(pool.data), len(pool))
-    if getattr(self, "_clusters_key", None) != key:
+    known = getattr(self, "_clusters_of", None)       # (the pool's data itself, its length): an id() could be reused
+    if known is None or known[0] is not pool.data or known[1] != len(pool):
         rows = _rows_for(pool, self.embed, chunk_size)
         k = min(len(pool), self.n_clusters or max(2, 2 * int(n_instances)))
         centers = fit_kmeans(rows.pool, k, None, random_state, rows.embed, chunk_size)
         self.clusters_ = assign_to_centers(rows.pool, centers, None, rows.embed, chunk_size)[0]
-        self._clusters_key = key
+        self._clusters_of = (pool.data, len(pool))
     return self.clusters_
 
 

@@ -233,3 +233,18 @@ def test_specification_calls_as_written(digits, fitted):
     unlabeled_texts = [f"free lunch {i}" for i in range(300)] + [f"prize meeting {i}" for i in range(300)]
     uncertain_texts = QueryByCommittee(models=[bert1, bert2, bert3]).query(unlabeled_texts, n_instances=200)
     assert len(uncertain_texts) == 200 and all(isinstance(t, str) for t in uncertain_texts.items)
+
+
+def test_cluster_margin_clusters_a_new_pool_even_when_it_reuses_a_freed_pools_id():
+    "clusters_ belong to the pool they were made for: a fresh pool of the same length gets its own."
+    rng = np.random.default_rng(0)
+    X0 = rng.normal(size=(300, 4))
+    model = _model(X0, 0)
+    strategy = ClusterMarginSampling()
+    strategy.query(model=model, unlabeled_pool=X0, n_instances=10, random_state=0)
+    for seed in range(1, 11):                        # each new pool is made after the last one is freed
+        X = np.random.default_rng(seed).normal(size=(300, 4)) * (seed + 1)
+        picks = strategy.query(model=model, unlabeled_pool=X, n_instances=10, random_state=0)
+        fresh = ClusterMarginSampling().query(model=model, unlabeled_pool=X, n_instances=10, random_state=0)
+        np.testing.assert_array_equal(picks.indices, fresh.indices)
+        del X, picks, fresh
