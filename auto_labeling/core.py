@@ -456,15 +456,16 @@ def as_pool(pool, featurize=None, name: str = "unlabeled_pool", ids=None, items=
     return Pool(pool, featurize=featurize, ids=ids, items=items, name=name)
 
 # %% ../nbs/00_core.ipynb #e92c17b9
-def predict_proba_pool(model, pool, chunk_size: int = DEFAULT_CHUNK_SIZE, featurize=None) -> np.ndarray:
-    "Class probabilities for every pool item, computed chunk by chunk (float32, shape n x n_classes)."
+def predict_proba_pool(model, pool, chunk_size: int = DEFAULT_CHUNK_SIZE, featurize=None,
+                       dtype=np.float32) -> np.ndarray:
+    "Class probabilities for every pool item, computed chunk by chunk (`dtype`, float32 by default; n x n_classes)."
     check_classifier(model)
     pool = as_pool(pool, featurize)
     out = None
     for start, X in pool.iter_chunks(chunk_size):
-        P = np.asarray(model.predict_proba(X), dtype=np.float32)
+        P = np.asarray(model.predict_proba(X), dtype=dtype)
         if out is None:
-            out = np.empty((len(pool), P.shape[1]), dtype=np.float32)
+            out = np.empty((len(pool), P.shape[1]), dtype=dtype)
         out[start:start + len(P)] = P
     return out
 

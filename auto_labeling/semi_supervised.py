@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .core import (DEFAULT_CHUNK_SIZE, as_pool, check_bool, check_choice, check_classifier,
-                                check_finite, check_int, check_real, is_fitted)
+                                check_finite, check_int, check_real, is_fitted, predict_proba_pool)
 from .spreading import PoolGraph
 from .store import LabelStore
 
@@ -182,13 +182,7 @@ class SelfTrainer:
 
     def _pool_proba(self, pool) -> np.ndarray:
         "The model's class probabilities for every pool item, chunk by chunk, in float64 (what a strategy scores)."
-        out = None
-        for start, X in pool.iter_chunks(self.chunk_size):
-            P = np.asarray(self.base_model.predict_proba(X), dtype=np.float64)
-            if out is None:
-                out = np.empty((len(pool), P.shape[1]))
-            out[start:start + len(P)] = P
-        return out
+        return predict_proba_pool(self.base_model, pool, self.chunk_size, dtype=np.float64)
 
     def _spread(self, X_pool: np.ndarray, classes: np.ndarray, seeds=None) -> np.ndarray:
         "Label spreading over the pool's graph (built once, `graph_`) from the labeled rows and last round's picks."
