@@ -5,6 +5,7 @@
 # %% ../nbs/19d_pipeline.ipynb #06bc045b
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -485,10 +486,21 @@ def _results(self: AutoLabelingPipeline, rounds, stopped, target) -> PipelineRes
     while n < limit:
         n = min(limit, int(math.ceil(n * 1.25)))
         steps.append(n)
+    from sklearn.base import clone
+    res.measure_baseline_later(functools.partial(
+        _measure_random_baseline, model=clone(self.model), pool=self.loop.pool, truth=self._truth, seed=self._seed,
+        validation=self.validation, steps=steps, used=used, limit=limit, reference=reference, what=what,
+        seeds=s.evaluation.baseline_seeds, monitor_size=s.evaluation.monitor_size, metric=s.metric,
+        random_state=self.random_state))
+    return res
+
+
+def _measure_random_baseline(res, *, model, pool, truth, seed, validation, steps, used, limit, reference, what,
+                             seeds, monitor_size, metric, random_state) -> None:
+    "Random sampling on the run's pool, seed set and model, to `reference`: run when `res` first shows its baseline."
     def measure(at):
-        return random_curve(self.model, self.loop.pool, self._truth, at, *self._seed, self.validation,
-                            seeds=s.evaluation.baseline_seeds, random_state=self.random_state, metric=s.metric,
-                            stop_at=reference, test_size=s.evaluation.monitor_size)
+        return random_curve(model, pool, truth, at, *seed, validation, seeds=seeds, random_state=random_state,
+                            metric=metric, stop_at=reference, test_size=monitor_size)
     # from the run's own label count up: the label counts below it are measured only when random sampling has
     # already reached the reference there, to find where it first did (otherwise they answer nothing)
     curve, below = measure([n for n in steps if n >= used]), [n for n in steps if n < used]
@@ -496,15 +508,11 @@ def _results(self: AutoLabelingPipeline, rounds, stopped, target) -> PipelineRes
         curve = pd.concat([measure(below), curve.iloc[:1]], ignore_index=True)
     res.random_curve = curve
     res.labels_random = labels_to_reach(curve, reference)
-    scored = "" if self.validation is not None else (f", each fit scored on up to {s.evaluation.monitor_size} pool "
-                                                     f"items it did not train on")
-    res.baseline = (f"measured in simulation (random sampling on the same pool, {s.evaluation.baseline_seeds} seeds"
-                    f"{scored}, to reach {what})")
+    scored = "" if validation is not None else f", each fit scored on up to {monitor_size} pool items it did not train on"
+    res.baseline = f"measured in simulation (random sampling on the same pool, {seeds} seeds{scored}, to reach {what})"
     if res.labels_random != res.labels_random:             # random never got there: the saving is a lower bound
         res.labels_random = float(limit)
         res.baseline += f"; random never reached it within {limit} labels, so the saving is a lower bound"
-    return res
-
 
 @patch
 def _estimate_baseline(self: AutoLabelingPipeline, res: PipelineResults, reference: float) -> None:

@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 
+from .core import check_callable
 from .settings import CostModel
 
 # %% auto #0
-__all__ = ['STOP_REASONS', 'HIST_BINS', 'PipelineResults']
+__all__ = ['STOP_REASONS', 'HIST_BINS', 'BASELINE_FIELDS', 'PipelineResults']
 
 # %% ../nbs/19c_results.ipynb #c50868c6
 STOP_REASONS = ("target_accuracy", "budget", "max_iterations", "stabilized", "plateau", "pool_exhausted",
@@ -78,6 +79,38 @@ def n_confirmed(self: PipelineResults) -> int:
 def cost_savings(self: PipelineResults) -> float:
     "Fraction of the random-sampling labeling cost this run saved (NaN when random sampling's count is unknown)."
     return self.cost_report()["saving_fraction"]
+
+# %% ../nbs/19c_results.ipynb #0d71bf57
+BASELINE_FIELDS = frozenset({"random_curve", "labels_random", "baseline", "labels_random_low", "labels_random_high",
+                             "more_random_needed"})
+
+
+@patch
+def measure_baseline_later(self: PipelineResults, measure) -> None:
+    """Defer the random baseline: `measure(self)` sets `BASELINE_FIELDS` the first time one of them (or a figure built
+    on them) is read. It runs once; if it raises, it stays pending and the next read tries again."""
+    object.__setattr__(self, "_pending_baseline", check_callable(measure, "measure"))
+
+
+@patch
+def __getattribute__(self: PipelineResults, name: str):
+    if name in BASELINE_FIELDS:
+        state = object.__getattribute__(self, "__dict__")
+        measure = state.pop("_pending_baseline", None)
+        if measure is not None:
+            try:
+                measure(self)
+            except BaseException:
+                state["_pending_baseline"] = measure
+                raise
+    return object.__getattribute__(self, name)
+
+
+@patch
+def __getstate__(self: PipelineResults) -> dict:
+    "A copy or a pickle carries the measured baseline, not the function that would measure it."
+    self.baseline                                           # noqa: B018  (measures a pending baseline)
+    return dict(self.__dict__)
 
 # %% ../nbs/19c_results.ipynb #51b44f61
 @patch

@@ -284,3 +284,35 @@ def test_a_scripted_person_without_a_validation_set_gets_honest_figures():
     else:
         assert r.baseline.startswith("unknown") and r.more_random_needed > 0
     assert r.cost_report()["more_random_needed"] == r.more_random_needed
+
+
+def test_the_simulated_random_baseline_is_measured_when_first_read(monkeypatch, digits):
+    """A run does not pay for the random baseline; the first read of a figure built on it measures it, once, from the
+    run's own pool, seed set and settings — a second run of the same pipeline does not change the first run's figure."""
+    import auto_labeling.pipeline as pipeline_module
+    X, y = digits
+    calls = []
+    real = pipeline_module.random_curve
+    monkeypatch.setattr(pipeline_module, "random_curve", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def run(pool_size, seed):
+        p = AutoLabelingPipeline(LogisticRegression(max_iter=500), random_state=seed)
+        p.configure(batch_size=20, max_iterations=4, stopping=StoppingSettings(patience=None))
+        return p, p.run(labeled_data=(X[:20], y[:20]), unlabeled_data=(X[20:pool_size], y[20:pool_size]),
+                        validation_data=(X[1500:], y[1500:]), progress=False)
+
+    p, first = run(1400, 0)
+    assert calls == []                                   # the run itself measured nothing
+    saving = first.cost_savings
+    n_calls = len(calls)
+    assert n_calls >= 1 and first.baseline.startswith("measured in simulation") and saving == saving
+    assert first.labels_random > 0 and first.random_curve is not None and len(calls) == n_calls   # once
+    # the same pipeline runs again on another pool before the second result is read: each keeps its own run's figure
+    _, fresh = run(1000, 1)
+    fresh_labels = fresh.labels_random
+    p2, early = run(1000, 1)
+    p2.configure(batch_size=10, max_iterations=2)
+    p2.run(labeled_data=(X[:20], y[:20]), unlabeled_data=(X[20:600], y[20:600]), validation_data=(X[1500:], y[1500:]),
+           progress=False)
+    assert early.labels_random == fresh_labels and early.random_curve.equals(fresh.random_curve)
+    assert json.loads(first.to_json())["labels_random"] == first.labels_random
