@@ -82,14 +82,15 @@ class SimulatedAnnotator(LabelingTool):
 # %% ../nbs/02_destinations.ipynb #f68c0549
 @patch
 def attach(self: SimulatedAnnotator, loop) -> None:
-    "Take the loop's true labels when built without an oracle; check there is one per pool item."
+    """Take the loop's true labels when built without an oracle (again from each new loop: a pipeline's second run on
+    another pool answers from that pool's labels); check there is one per pool item."""
     self.loop = loop
-    if self.oracle is None:
+    if self.oracle is None or getattr(self, "oracle_from_loop_", False):
         truth = getattr(loop, "truth", None)
         if truth is None:
             raise ValueError("the simulated annotator needs the true labels: pass truth=y_true to Loop (to the "
                              "pipeline: unlabeled_data=(X, y_true) or oracle=y_true)")
-        self.oracle = self._check_oracle(truth)
+        self.oracle, self.oracle_from_loop_ = self._check_oracle(truth), True
     pool = getattr(loop, "pool", None)
     if pool is not None and len(self.oracle) != len(pool):
         raise ValueError(f"oracle must give one label per pool item; got {len(self.oracle)} for {len(pool)} items")
