@@ -111,6 +111,8 @@ class ActiveLearner:
         self._pseudo: dict[int, object] = {}         # pool position -> current pseudo-label (used with use_pseudo)
         self._rows: dict[int, np.ndarray] = {}       # pool position -> its feature row
         self._held: set[int] = set()                 # labeled positions kept out of training (an evaluation sample)
+        self.holds_out = False                       # hold_out was called: pseudo-labels wait for that sample's verdict
+        self.last_pseudo_gain = float("nan")         # what the pseudo-labels last did to the held-out sample's accuracy
         self._labeled_cache = None
         self._store_seq = 0                          # the store event this learner has read up to
         self._registered_upto = 0                    # pool items [0, n) are registered in the store
@@ -181,16 +183,19 @@ def y_labeled(self: ActiveLearner) -> np.ndarray | None:
 
 @patch
 def hold_out(self: ActiveLearner, positions) -> None:
-    "Keep these pool positions out of training (they stay labeled and are never queried); takes effect at the next fit."
+    """Keep these pool positions out of training (they stay labeled and are never queried); takes effect at the next fit.
+    From the first call (even with none yet) the learner `holds_out`: pseudo-labels wait until that sample can judge them."""
     self._held.update(int(p) for p in np.asarray(positions, dtype=np.intp).ravel())
+    self.holds_out = True
 
 
 @patch
 def release(self: ActiveLearner, positions=None) -> bool:
     "Let held-out positions (all by default) join training; True when the training set changed (refit to use them)."
     before = set(self._held)
-    if positions is None:
+    if positions is None:                        # all of them: nothing is held out any more
         self._held.clear()
+        self.holds_out = False
     else:
         self._held.difference_update(int(p) for p in np.asarray(positions, dtype=np.intp).ravel())
     return bool(set(self.labels_by_position) & (before - self._held))

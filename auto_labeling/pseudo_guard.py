@@ -56,15 +56,23 @@ def _fit_with_pseudo(self: ActiveLearner, X, y) -> None:
             # scores label_unlabeled just made with it (one scoring pass a round, no second fit)
             self._pool_proba = (self.pool, self.model_version + 1, st.proba_)
         elif len(held) >= MIN_AUDITS:
-            # the held-out random items (never trained on) judge the pseudo-labels: a model they make worse there
-            # is not kept, so self-training never costs accuracy the human labels alone would have had
+            # the held-out random items (never trained on) judge the pseudo-labels: they are kept only when the
+            # model fit with them gets more of those items right; no gain shown, no pseudo-labels (ties included:
+            # a change nobody can see is a risk, bench/RESULTS.md §6b)
             Xh, yh = self.pool.features(held), np.asarray([self.labels_by_position[p] for p in held.tolist()])
             before = np.mean(self.model.predict(Xh) == yh)
             st.fit((X, y), self.pseudo)
             gain = float(np.mean(self.model.predict(Xh) == yh) - before)
-            if gain < 0:
+            self.last_pseudo_gain = gain
+            if not gain > 0:
                 self.pseudo = None
                 st.fit((X, y))
+        elif self.holds_out or self.last_pseudo_gain < 0:
+            # items are (to be) held out to judge, but too few yet: no pseudo-labels until they can; or they have
+            # joined training (the run's last fit) after the pseudo-labels last cost them accuracy (after a tie the
+            # last fit takes them: 10 seeds on digits, bench/RESULTS.md §6b). The model stays the one fitted on the
+            # human labels, and its pool scores serve the query
+            self.pseudo, self._pool_proba = None, (self.pool, self.model_version + 1, st.proba_)
         else:
             st.fit((X, y), self.pseudo)
     if self.pseudo is None and st.store is not None:   # withdraw stored pseudo-labels while they are not used
@@ -73,4 +81,4 @@ def _fit_with_pseudo(self: ActiveLearner, X, y) -> None:
                                 "n_proposed": proposed, "n_pseudo": 0 if self.pseudo is None else len(self.pseudo),
                                 "audit_accuracy": accuracy, "n_audited": checked, "bar": bar,
                                 "paused": bar is None, "n_held_out": len(held), "held_out_gain": gain,
-                                "dropped": gain < 0})
+                                "dropped": bool(proposed and self.pseudo is None)})
