@@ -17,8 +17,8 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['DEFAULT_CHUNK_SIZE', 'is_nan', 'check_int', 'check_real', 'check_fraction', 'check_bool', 'check_choice',
            'check_callable', 'check_text', 'check_classes', 'check_n_instances', 'check_finite', 'check_2d',
-           'check_random_state', 'is_fitted', 'check_classifier', 'as_item_ids', 'Pool', 'as_pool',
-           'predict_proba_pool', 'score_pool', 'QueryResult']
+           'check_random_state', 'check_labels_present', 'is_fitted', 'check_classifier', 'as_item_ids', 'Pool',
+           'as_pool', 'predict_proba_pool', 'score_pool', 'QueryResult']
 
 # %% ../nbs/00_core.ipynb #a5466312
 DEFAULT_CHUNK_SIZE = 65_536  # rows scored at a time: a 65k x 128 float32 chunk is 32 MB
@@ -212,6 +212,16 @@ def check_random_state(random_state) -> np.random.Generator:
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(2**31))
     raise TypeError(f"random_state must be None, an int or a numpy Generator; got {_given(random_state)}")
+
+# %% ../nbs/00_core.ipynb #679edd7e
+def check_labels_present(y: np.ndarray, name: str) -> np.ndarray:
+    "`y` unless a label is missing (None or NaN): then a ValueError naming `name` and the first such row."
+    missing = (np.isnan(y) if y.dtype.kind == "f" else
+               np.array([v is None or is_nan(v) for v in y.tolist()], dtype=bool) if y.dtype.kind == "O" else None)
+    if missing is not None and missing.any():
+        raise ValueError(f"{name} has a missing label, None or NaN (first at row {int(np.flatnonzero(missing)[0])}); "
+                         f"every label must be a class")
+    return y
 
 # %% ../nbs/00_core.ipynb #f2b9d4da
 def is_fitted(model) -> bool:

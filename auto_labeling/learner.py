@@ -16,7 +16,7 @@ from fastcore.basics import patch
 
 from .core import (DEFAULT_CHUNK_SIZE, Pool, QueryResult, as_pool, check_bool, check_callable,
                                 check_classifier, check_finite, check_fraction, check_int, check_random_state,
-                                check_text, is_fitted, is_nan)
+                                check_labels_present, check_text, is_fitted)
 from .semi_supervised import PseudoLabels, SelfTrainer
 from .store import LabelStore
 from .strategies import QueryByCommittee, Strategy, check_exclude, get_strategy
@@ -258,12 +258,7 @@ def _labeled_rows(self: ActiveLearner, X, y, x_name: str = "X", y_name: str = "y
     if y.ndim != 1 or len(y) != len(X):
         raise ValueError(f"{y_name} must be 1-D with one label per row of {x_name}; got {y_name} shape {y.shape} "
                          f"for {x_name} shape {X.shape}")
-    missing = (np.isnan(y) if y.dtype.kind == "f" else
-               np.array([v is None or is_nan(v) for v in y.tolist()], dtype=bool) if y.dtype.kind == "O" else None)
-    if missing is not None and missing.any():
-        raise ValueError(f"{y_name} has a missing label, None or NaN (first at row {int(np.flatnonzero(missing)[0])}); "
-                         f"every label must be a class")
-    return X, y
+    return X, check_labels_present(y, y_name)
 
 
 @patch

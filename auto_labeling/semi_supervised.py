@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from .core import (DEFAULT_CHUNK_SIZE, as_pool, check_bool, check_choice, check_classifier,
-                                check_finite, check_int, check_real, is_fitted, predict_proba_pool)
+                                check_finite, check_int, check_labels_present, check_real, is_fitted,
+                                predict_proba_pool)
 from .spreading import PoolGraph
 from .store import LabelStore
 
@@ -67,7 +68,7 @@ def as_labeled(labeled_data, name: str = "labeled_data") -> tuple[np.ndarray, np
     if len(y) == 0:
         raise ValueError(f"{name} is empty; self-training needs some human labels to start from")
     check_finite(X, name)
-    return X, y
+    return X, check_labels_present(y, name)
 
 
 def _fit(model, X, y, weights=None):
