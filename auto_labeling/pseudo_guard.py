@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 from fastcore.basics import patch
+from sklearn.base import clone
 
 from .learner import MIN_AUDITS, ActiveLearner, wilson_upper
+from .semi_supervised import SelfTrainer
 
 # %% auto #0
 __all__ = []
@@ -59,14 +61,17 @@ def _fit_with_pseudo(self: ActiveLearner, X, y) -> None:
             # the held-out random items (never trained on) judge the pseudo-labels: they are kept only when the
             # model fit with them gets more of those items right; no gain shown, no pseudo-labels (ties included:
             # a change nobody can see is a risk, bench/RESULTS.md §6b)
+            # a copy of the model is fit with them, so a veto leaves the learner's own fit (and the pool scores
+            # label_unlabeled made with it, which the query then reuses) untouched
             Xh, yh = self.pool.features(held), np.asarray([self.labels_by_position[p] for p in held.tolist()])
             before = np.mean(self.model.predict(Xh) == yh)
-            st.fit((X, y), self.pseudo)
-            gain = float(np.mean(self.model.predict(Xh) == yh) - before)
+            trial = SelfTrainer(clone(st.base_model), soft_weights=st.soft_weights).fit((X, y), self.pseudo)
+            gain = float(np.mean(trial.base_model.predict(Xh) == yh) - before)
             self.last_pseudo_gain = gain
-            if not gain > 0:
-                self.pseudo = None
-                st.fit((X, y))
+            if gain > 0:
+                st.fit((X, y), self.pseudo)
+            else:
+                self.pseudo, self._pool_proba = None, (self.pool, self.model_version + 1, st.proba_)
         elif self.holds_out or self.last_pseudo_gain < 0:
             # items are (to be) held out to judge, but too few yet: no pseudo-labels until they can; or they have
             # joined training (the run's last fit) after the pseudo-labels last cost them accuracy (after a tie the

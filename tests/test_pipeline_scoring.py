@@ -57,3 +57,25 @@ def test_each_fitted_model_scores_the_pool_once(threshold, C):
         assert all(h["n_proposed"] == 0 for h in fits)
         assert p.learner.self_training.graph_ is None
         assert len(passes) == rounds + 1
+
+
+def test_a_round_whose_pseudo_labels_are_vetoed_scores_the_pool_once():
+    """Without a validation set the pipeline holds random items out, and they judge each round's pseudo-labels. The
+    judge is a copy of the model fit with them; on a veto the learner's own fit on the human labels stays, and the
+    query reuses the pool scores label_unlabeled made with it (before, the model was fit with the pseudo-labels, fit
+    again without, and the pool scored a second time)."""
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    pool, y_pool = X[20:1600], y[20:1600]
+    CALLS.clear()
+    p = AutoLabelingPipeline(CountingLogisticRegression(max_iter=300), "uncertainty", "simulated", random_state=0)
+    p.configure(batch_size=20, max_iterations=8, confidence_threshold=0.95,
+                evaluation=EvaluationSettings(random_baseline=False, lift_monitor=False, monitor_size=200))
+    p.run(labeled_data=(X[:20], y[:20]), unlabeled_data=(pool, y_pool), progress=False)
+    passes = [fit for fit, rows in CALLS if rows == len(pool)]
+    fits, rounds = p.learner.pseudo_history, len(p.results.rounds) - 1
+    vetoed = [h for h in fits[:rounds] if h["held_out_gain"] == h["held_out_gain"] and h["dropped"]]
+    assert len(vetoed) >= 2, fits                       # the held-out items judged, and said no
+    # a pass for each fit that pseudo-labels, and one for each query whose model is not the one that just did
+    want = sum(not h["paused"] for h in fits) + sum(h["paused"] or h["n_pseudo"] > 0 for h in fits[:rounds])
+    assert len(passes) == want, (len(passes), want, fits)
