@@ -17,10 +17,16 @@ script's own (fit, query, add the labels): it does not depend on `simulate`. Lab
 
 Ours: random, margin, entropy, the hybrid (margin candidates thinned by k-means), BADGE, cluster-margin, core-set,
 TypiClust, and TypiClust for the 20 initial labels followed by BADGE ("cold start": its first 20 labels are not random,
-so it is the only row whose initial labels differ), and "auto" (`AutoSampling`, issue 18: a bandit over margin, the hybrid,
-QBC, core-set, BADGE and random; the loop calls its `fit` and `observe` as `ActiveLearner` does, and the arm of each of
-its rounds goes to bench/out/label_efficiency_<dataset>_auto_arms.csv). Peers (scikit-activeml 1.0.1): Badge, TypiClust, ProbCover, CoreSet,
-UncertaintySampling(margin_sampling).
+so it is the only row whose initial labels differ), and "auto" (`AutoSampling`, issue 18), twice: its default policy
+(the hybrid leads, margin, BADGE and random challenge it every fifth round) and "auto (EXP3)" (a bandit over margin,
+the hybrid, QBC, core-set, BADGE and random). The loop calls its `fit` and `observe` as `ActiveLearner` does, and the
+arm of each of its rounds goes to bench/out/label_efficiency_<dataset>_auto_arms.csv. While the labels hold one class
+(SMS spam: some seeds' 20 random items are all ham), our rows do what `ActiveLearner` does: the cold start
+(k-means diversity) picks the batch, and the accuracy is that of predicting the one class. Peers (scikit-activeml
+1.0.1): Badge, TypiClust, ProbCover, CoreSet, UncertaintySampling(margin_sampling).
+
+`--add-to` re-measures only the rows named in `--strategies` and keeps the others from the last run's records (same
+splits, seeds and initial labels), so a changed strategy is compared with peers measured before.
 
     nice .venv/bin/python bench/label_efficiency.py [--datasets digits newsgroups sms] [--seeds 10]
 """
@@ -54,9 +60,10 @@ OURS = {
     "ours: core-set": lambda: DiversitySampling("coreset"),
     "ours: TypiClust": TypiClustSampling,
     "ours: TypiClust start + BADGE": BadgeSampling,          # initial labels from TypiClust, see run_ours
-    "ours: auto (bandit)": lambda: AutoSampling(model=new_model()),   # margin, hybrid, QBC, core-set, BADGE, random
-}
-ARMS = []        # (strategy, seed, round, arm) for the bandit's rounds
+    "ours: auto": lambda: AutoSampling(model=new_model()),   # the default policy: the hybrid leads, challengers
+    "ours: auto (EXP3)": lambda: AutoSampling(model=new_model(), policy="exp3"),   # margin, hybrid, QBC, core-set,
+}                                                                                 # BADGE, random
+ARMS = []        # (strategy, seed, round, arm, the lead after the round) for auto's rounds
 PEERS = ["skactiveml: Badge", "skactiveml: TypiClust", "skactiveml: ProbCover", "skactiveml: CoreSet",
          "skactiveml: margin"]
 
@@ -117,6 +124,14 @@ def run_ours(name, make, Xp, yp, Xt, yt, initial, budget, batch, seed):
     while True:
         if len(np.unique(yp[labeled])) != n_seen:         # a new class: the warm start's shape changes
             model, n_seen = new_model(), len(np.unique(yp[labeled]))
+        t = time.perf_counter()
+        if n_seen == 1:                                 # one class so far: as ActiveLearner, the cold start picks
+            acc = float(np.mean(yt == yp[labeled[0]]))
+            r = DiversitySampling("kmeans").query(unlabeled_pool=Xp, n_instances=batch, exclude=labeled,
+                                                  random_state=rng)
+            rows.append((name, seed, len(labeled), acc, time.perf_counter() - t))
+            labeled += r.indices.tolist()
+            continue
         model.fit(Xp[labeled], yp[labeled])
         acc = float(np.mean(model.predict(Xt) == yt))
         if len(labeled) >= budget:
@@ -132,7 +147,8 @@ def run_ours(name, make, Xp, yp, Xt, yt, initial, budget, batch, seed):
         if hasattr(strategy, "observe"):               # what ActiveLearner does with each label it learns
             strategy.observe(r.indices, yp[r.indices])
         if hasattr(strategy, "history"):
-            arms.extend((name, seed, h["round"], h["arm"]) for h in [strategy.history_[-1]])
+            arms.extend((name, seed, h["round"], h["arm"], getattr(strategy, "leader", None))
+                        for h in [strategy.history_[-1]])
 
 
 def run_peer(name, Xp, yp, Xt, yt, initial, budget, batch, seed, n_classes):
@@ -188,6 +204,26 @@ def summarize(rec: pd.DataFrame, goal: float, budget: int, n_initial: int) -> pd
     return table
 
 
+def paired(rec: pd.DataFrame, name: str = "ours: auto") -> list[str]:
+    "Per seed (same initial labels): `name`'s AUC minus random's and minus the best peer's (by median AUC)."
+    auc = {}
+    for (s, seed), c in rec.groupby(["strategy", "seed"]):
+        x, a = c["n_labels"].to_numpy(float), c["accuracy"].to_numpy(float)
+        auc.setdefault(s, {})[seed] = float(np.trapezoid(a, x) / (x[-1] - x[0]))
+    auc = pd.DataFrame(auc)
+    if name not in auc:
+        return []
+    peers = [p for p in PEERS if p in auc]
+    others = ["random"] + ([max(peers, key=lambda p: auc[p].median())] if peers else []) + \
+        [o for o in ("ours: hybrid (margin + k-means)", "ours: margin") if o in auc]
+    lines = []
+    for o in others:
+        d = (auc[name] - auc[o]).dropna()
+        lines.append(f"{name} - {o}: median {d.median():+.4f} ({d.min():+.4f} to {d.max():+.4f}), "
+                     f"ahead in {int((d > 0).sum())}/{len(d)} seeds, level or ahead in {int((d >= 0).sum())}")
+    return lines
+
+
 def fmt(v, pct=False):
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "—"
@@ -203,6 +239,10 @@ if __name__ == "__main__":
     ap.add_argument("--n-initial", type=int, default=20)
     ap.add_argument("--target", type=float, default=0.98)
     ap.add_argument("--strategies", nargs="*", default=None, help="subset of the row names (default: all)")
+    ap.add_argument("--add-to", action="store_true",
+                    help="keep the other rows of bench/out/label_efficiency_<dataset>_records.csv (same splits, seeds "
+                         "and initial labels) and replace only the rows run now, so a changed strategy is re-measured "
+                         "next to peers measured before")
     a = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     for ds in a.datasets:
@@ -224,17 +264,26 @@ if __name__ == "__main__":
             wall[name] = time.time() - t
             print(f"  {ds}: {name} done in {wall[name]:.0f} s", flush=True)
         rec = pd.DataFrame(records, columns=["strategy", "seed", "n_labels", "accuracy", "seconds"])
+        old_path = OUT / f"label_efficiency_{ds}_records.csv"
+        if a.add_to and old_path.exists():
+            old = pd.read_csv(old_path)
+            old = old[~old["strategy"].isin(names) & (old["seed"] < a.seeds)]
+            order = [n for n in list(OURS) + PEERS if n in set(old["strategy"]) | set(names)]
+            rec = pd.concat([old, rec]).set_index("strategy").loc[order].reset_index()
+            wall = {**json.loads((OUT / f"label_efficiency_{ds}.json").read_text()).get("wall_seconds", {}), **wall} \
+                if (OUT / f"label_efficiency_{ds}.json").exists() else wall
         rec.to_csv(OUT / f"label_efficiency_{ds}_records.csv", index=False)
         if ARMS:
-            arms = pd.DataFrame(ARMS, columns=["strategy", "seed", "round", "arm"])
+            arms = pd.DataFrame(ARMS, columns=["strategy", "seed", "round", "arm", "leader"])
             arms.to_csv(OUT / f"label_efficiency_{ds}_auto_arms.csv", index=False)
-            print(f"  {ds}: auto's arms, share of rounds: "
-                  f"{arms['arm'].value_counts(normalize=True).round(3).to_dict()}", flush=True)
+            for name, g in arms.groupby("strategy", sort=False):
+                print(f"  {ds}: {name}'s arms, share of rounds: "
+                      f"{g['arm'].value_counts(normalize=True).round(3).to_dict()}", flush=True)
             ARMS.clear()
         table = summarize(rec, goal, budget, a.n_initial)
         table["wall_seconds"] = pd.Series(wall)
         (OUT / f"label_efficiency_{ds}.json").write_text(json.dumps({
-            "dataset": ds, "full_accuracy": full, "target": goal, "seeds": a.seeds, "budget": budget, "batch": batch,
+            "dataset": ds, "full_accuracy": full, "wall_seconds": wall, "target": goal, "seeds": a.seeds, "budget": budget, "batch": batch,
             "table": json.loads(table.replace([np.inf], None).to_json(orient="index"))}, indent=2))
         print(f"\n### {ds}: pool {len(Xp)}, test {len(Xt)}; full-data accuracy {full:.4f}; target {goal:.4f}; "
               f"{a.seeds} seeds, {a.n_initial} initial labels, batches of {batch}, budget {budget}\n")
@@ -246,3 +295,5 @@ if __name__ == "__main__":
             print(f"| {s} | {fmt(r['median_labels'])}{spread} | {int(r['seeds_reached'])}/{a.seeds} | "
                   f"{fmt(r['saving_vs_random'], pct=True)} | {r['auc_median']:.4f} ({r['auc_min']:.4f}–"
                   f"{r['auc_max']:.4f}) | {r['query_seconds_median']:.3f} |", flush=True)
+        for line in paired(rec):
+            print("  " + line, flush=True)
