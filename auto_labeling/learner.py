@@ -31,7 +31,7 @@ def make_strategy(strategy, model=None, random_state=None, name: str = "strategy
         if model is None:
             raise ValueError(f"{name}='query_by_committee' by name needs model= to bag into a committee")
         return QueryByCommittee(model=model, n_members=5, random_state=random_state)
-    if isinstance(strategy, str) and strategy == "auto":     # the bandit's committee arm bags `model` too
+    if isinstance(strategy, str) and strategy == "auto":     # EXP3's committee arm bags `model` (policy="exp3")
         return get_strategy("auto", model=model, random_state=random_state)
     try:
         return get_strategy(strategy)

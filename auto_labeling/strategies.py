@@ -476,7 +476,7 @@ def select(self: ClusterMarginSampling, scores, pool, n_instances, exclude=None,
 
 # %% ../nbs/01_strategies.ipynb #06466c3c
 def _auto(**kw):
-    "The bandit over these strategies (chapter 01d, which builds on this one)."
+    "strategy='auto': the hybrid leading, or a bandit, over these strategies (chapter 01d, which builds on this one)."
     from auto_labeling.auto_strategy import AutoSampling
     return AutoSampling(**kw)
 
