@@ -127,8 +127,8 @@ def run_ours(name, make, Xp, yp, Xt, yt, initial, budget, batch, seed):
         t = time.perf_counter()
         if n_seen == 1:                                 # one class so far: as ActiveLearner, the cold start picks
             acc = float(np.mean(yt == yp[labeled[0]]))
-            r = DiversitySampling("kmeans").query(unlabeled_pool=Xp, n_instances=batch, exclude=labeled,
-                                                  random_state=rng)
+            r = DiversitySampling("kmeans").query(unlabeled_pool=Xp, n_instances=min(batch, budget - len(labeled)),
+                                                  exclude=labeled, random_state=rng)
             rows.append((name, seed, len(labeled), acc, time.perf_counter() - t))
             labeled += r.indices.tolist()
             continue
@@ -283,7 +283,8 @@ if __name__ == "__main__":
         table = summarize(rec, goal, budget, a.n_initial)
         table["wall_seconds"] = pd.Series(wall)
         (OUT / f"label_efficiency_{ds}.json").write_text(json.dumps({
-            "dataset": ds, "full_accuracy": full, "wall_seconds": wall, "target": goal, "seeds": a.seeds, "budget": budget, "batch": batch,
+            "dataset": ds, "full_accuracy": full, "wall_seconds": wall, "target": goal, "seeds": a.seeds,
+            "budget": budget, "batch": batch,
             "table": json.loads(table.replace([np.inf], None).to_json(orient="index"))}, indent=2))
         print(f"\n### {ds}: pool {len(Xp)}, test {len(Xt)}; full-data accuracy {full:.4f}; target {goal:.4f}; "
               f"{a.seeds} seeds, {a.n_initial} initial labels, batches of {batch}, budget {budget}\n")
