@@ -16,7 +16,7 @@ from sklearn.base import clone
 from .core import (DEFAULT_CHUNK_SIZE, check_choice, check_classifier, check_fraction, check_int,
                                 check_random_state, check_real, is_fitted)
 from .scores import check_exclude, random_indices
-from .strategies import QueryByCommittee, Strategy, get_strategy
+from .strategies import QueryByCommittee, Strategy, _model_input, _raw_items, get_strategy
 
 # %% auto #0
 __all__ = ['DEFAULT_ARMS', 'LEAD_ARMS', 'POLICIES', 'AutoSampling', 'lead_schedule', 'challenger_gains', 'winning_challenger']
@@ -162,14 +162,15 @@ def update(self: AutoSampling, arm: int, reward: float, probability: float | Non
 def lead_schedule(round_no: int, lead: int, ready, explore_every: int = 5) -> tuple[int, str]:
     """The arm of round `round_no` (from 1) under the lead policy: (its index, 'lead' or 'challenger'). Every
     `explore_every`-th round the arms that can pick (`ready`, a mask) other than `lead` take a turn each, in order;
-    the other rounds are the lead's (a lead that cannot pick yet gives its round to the first arm that can)."""
+    the other rounds are the lead's. A lead that cannot pick (not fitted yet, or a raw-item pool it cannot measure
+    distances on) gives its round to the first arm that can: 'stand-in'."""
     ready = np.asarray(ready, bool)
     if not ready.any():
         raise ValueError("no arm can pick with this model; fit the model (and the committee) first")
     others = [j for j in range(len(ready)) if j != lead and ready[j]]
     if others and round_no % explore_every == 0:
         return others[(round_no // explore_every - 1) % len(others)], "challenger"
-    return (lead, "lead") if ready[lead] else (int(np.flatnonzero(ready)[0]), "challenger")
+    return (lead, "lead") if ready[lead] else (int(np.flatnonzero(ready)[0]), "stand-in")
 
 
 def challenger_gains(rounds, lead: str, explore_every: int = 5) -> dict[str, list[float]]:
@@ -310,7 +311,10 @@ def score(self: AutoSampling, model, pool, chunk_size=DEFAULT_CHUNK_SIZE, proba=
 
 
 @patch
-def _arm_ready(self: AutoSampling, arm, model) -> bool:
+def _arm_ready(self: AutoSampling, arm, model, pool=None) -> bool:
+    "Can `arm` pick now? Not an arm that measures distances (its `embed` unset) on a pool of raw texts or paths."
+    if pool is not None and pool.featurize is _raw_items and hasattr(arm, "embed") and arm.embed is None:
+        return False
     if hasattr(arm, "fit") and getattr(self, "_fit_data", None) is not None and not arm.is_ready(model):
         return True                                    # a committee: trained when drawn
     return arm.is_ready(model)
@@ -321,7 +325,8 @@ def _predict_held(self: AutoSampling, model, pool, positions: list, round_no: in
     "This round's model's probabilities for held-back `positions` (new ones start their record)."
     if not positions:
         return
-    proba = np.asarray(model.predict_proba(pool.features(np.asarray(positions, np.intp))), dtype=np.float64)
+    X = _model_input(pool.features(np.asarray(positions, np.intp)))      # the items themselves for a raw pool
+    proba = np.asarray(model.predict_proba(X), dtype=np.float64)
     self.classes_[round_no] = np.asarray(model.classes_)
     for pos, row in zip(positions, proba):
         e = self.held_.setdefault(pos, {"rounds": [], "probas": [], "born": round_no})
@@ -349,7 +354,7 @@ def select(self: AutoSampling, scores, pool, n_instances, exclude=None, random_s
     send = sorted(p for p, e in self.held_.items() if round_no - e["born"] >= self.audit_rounds)[:n_instances - 1]
     for pos in send:
         self.awaiting_[pos] = {**self.held_.pop(pos), "sent": round_no}
-    k, p, role = self._draw(np.array([self._arm_ready(a, model) for a in arms]), round_no, rng)
+    k, p, role = self._draw(np.array([self._arm_ready(a, model, pool) for a in arms]), round_no, rng)
     if hasattr(arms[k], "fit") and getattr(self, "_fit_data", None) is not None:
         arms[k].fit(*self._fit_data)
     n_arm = n_instances - len(send)
@@ -373,7 +378,7 @@ def select(self: AutoSampling, scores, pool, n_instances, exclude=None, random_s
 # %% ../nbs/01d_auto.ipynb #c09f6eba
 @patch(as_prop=True)
 def history(self: AutoSampling) -> pd.DataFrame:
-    "One row per round: `round`, `arm`, `role` (lead, challenger, drawn), `probability`, `n_from_arm`, `n_audit`, `lift`."
+    "One row per round: `round`, `arm`, `role` (lead, challenger, stand-in, drawn), `probability`, `n_from_arm`, `n_audit`, `lift`."
     self.arms_
     return pd.DataFrame(self.history_, columns=["round", "arm", "role", "probability", "n_from_arm", "n_audit",
                                                 "lift"])

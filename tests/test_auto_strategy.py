@@ -137,3 +137,29 @@ def test_a_lead_that_teaches_less_than_random_batches_gives_the_lead_to_random_s
             after = s.history[s.history["round"] > s.switches["round"].iloc[0]]
             assert (after["arm"] == "random").mean() >= 0.6
     assert switched >= 4, switched
+
+
+def test_on_a_pool_of_raw_texts_the_arms_that_measure_distances_stand_aside():
+    """A model that takes texts itself (TF-IDF + logistic regression) and a pool given as a list of texts: the hybrid
+    and BADGE cannot measure distances there, so margin stands in for the lead and random still challenges; the
+    held-back items are predicted from the texts, and their lifts arrive through observe."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    from auto_labeling.datasets import load_sms_spam
+    texts, labels = load_sms_spam()
+    texts, labels = list(texts[:1500]), np.asarray(labels[:1500])
+    labeled = list(range(40))
+    auto = AutoSampling(random_state=0)
+    for _ in range(12):
+        model = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=500))
+        model.fit([texts[i] for i in labeled], labels[labeled])
+        r = auto.query(model, texts, n_instances=10, exclude=labeled, random_state=0)
+        assert len(r.indices) == 10 and not set(r.indices.tolist()) & set(labeled)
+        auto.observe(r.indices, labels[r.indices])
+        labeled += r.indices.tolist()
+    h = auto.history
+    assert set(h["arm"]) == {"uncertainty:margin", "random"}
+    assert set(h["role"]) == {"stand-in", "challenger"} and (h["role"] == "stand-in").sum() >= 9
+    assert h["lift"].notna().sum() >= 4                  # the texts' held-back items were predicted and labeled
+    assert auto.leader == "uncertainty+kmeans:margin" and len(auto.switches) == 0
