@@ -43,7 +43,7 @@ __all__ = ['MIN_RANDOM', 'MIN_RANDOM_FALLBACK', 'MAX_INTERVAL_FOR_SAVINGS', 'MAX
 class AutoLabelingPipeline:
     "Active learning + pre-annotation + pseudo-labels around one labeling tool, with a budget and stopping rules."
 
-    def __init__(self, model, active_learning="uncertainty", labeling_tool="simulated",
+    def __init__(self, model, active_learning="auto", labeling_tool="simulated",
                  store: LabelStore | str | os.PathLike | None = None, classes=None, featurize=None,
                  random_state: int | None = 0, cost_model: CostModel | None = None, **tool_options):
         check_classifier(model, need_fitted=False)
