@@ -94,7 +94,8 @@ def one_run(X, y, seed, rounds, random_fraction=0.1):
     Xp, Xt, yp, yt = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
     init = np.random.default_rng(seed).choice(len(yp), 30, replace=False)
     rest = np.setdiff1d(np.arange(len(yp)), init)
-    p = AutoLabelingPipeline(LogisticRegression(max_iter=1000), labeling_tool=Person(yp[rest]), random_state=seed)
+    p = AutoLabelingPipeline(LogisticRegression(max_iter=1000), active_learning="uncertainty",
+                             labeling_tool=Person(yp[rest]), random_state=seed)
     watch = TrueAccuracy(p, Xt, yt)
     p.configure(batch_size=20, max_iterations=rounds, random_fraction=random_fraction,
                 stopping=StoppingSettings(patience=None, rules=(watch,)))
@@ -126,7 +127,7 @@ def random_share_cost(X, y, seed, target):
     rest = np.setdiff1d(np.arange(len(yp)), init)
     out = {"seed": seed}
     for share in (0.1, 0.0):
-        p = AutoLabelingPipeline(LogisticRegression(max_iter=1000), random_state=seed)
+        p = AutoLabelingPipeline(LogisticRegression(max_iter=1000), active_learning="uncertainty", random_state=seed)
         p.configure(batch_size=20, max_iterations=40, random_fraction=share, stopping=StoppingSettings(patience=None),
                     evaluation=EvaluationSettings(random_baseline=False, lift_monitor=False))
         r = p.run(labeled_data=(Xp[init], yp[init]), unlabeled_data=(Xp[rest], yp[rest]), validation_data=(Xt, yt),

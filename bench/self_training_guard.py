@@ -33,7 +33,8 @@ def one_run(X, y, seed, rounds, threshold):
     Xp, Xt, yp, yt = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
     init = np.random.default_rng(seed).choice(len(yp), 30, replace=False)
     rest = np.setdiff1d(np.arange(len(yp)), init)
-    p = AutoLabelingPipeline(LogisticRegression(max_iter=1000), labeling_tool=Person(yp[rest]), random_state=seed)
+    p = AutoLabelingPipeline(LogisticRegression(max_iter=1000), active_learning="uncertainty",
+                             labeling_tool=Person(yp[rest]), random_state=seed)
     p.configure(batch_size=20, max_iterations=rounds, confidence_threshold=threshold,
                 stopping=StoppingSettings(patience=None),
                 evaluation=EvaluationSettings(random_baseline=False, lift_monitor=False))
