@@ -62,7 +62,9 @@ OURS = {
     "ours: TypiClust start + BADGE": BadgeSampling,          # initial labels from TypiClust, see run_ours
     "ours: auto": lambda: AutoSampling(model=new_model()),   # the default policy: the hybrid leads, challengers
     "ours: auto (EXP3)": lambda: AutoSampling(model=new_model(), policy="exp3"),   # margin, hybrid, QBC, core-set,
-}                                                                                 # BADGE, random
+                                                                                  # BADGE, random
+    "ours: auto (audit 0.2)": lambda: AutoSampling(model=new_model(), audit_fraction=0.2),   # twice the evidence
+}
 ARMS = []        # (strategy, seed, round, arm, the lead after the round) for auto's rounds
 PEERS = ["skactiveml: Badge", "skactiveml: TypiClust", "skactiveml: ProbCover", "skactiveml: CoreSet",
          "skactiveml: margin"]
@@ -275,7 +277,13 @@ if __name__ == "__main__":
         rec.to_csv(OUT / f"label_efficiency_{ds}_records.csv", index=False)
         if ARMS:
             arms = pd.DataFrame(ARMS, columns=["strategy", "seed", "round", "arm", "leader"])
-            arms.to_csv(OUT / f"label_efficiency_{ds}_auto_arms.csv", index=False)
+            arms_path = OUT / f"label_efficiency_{ds}_auto_arms.csv"
+            if a.add_to and arms_path.exists():                 # keep the arms of the rows not re-measured
+                kept = pd.read_csv(arms_path)
+                arms_all = pd.concat([kept[~kept["strategy"].isin(names)], arms])
+            else:
+                arms_all = arms
+            arms_all.to_csv(arms_path, index=False)
             for name, g in arms.groupby("strategy", sort=False):
                 print(f"  {ds}: {name}'s arms, share of rounds: "
                       f"{g['arm'].value_counts(normalize=True).round(3).to_dict()}", flush=True)
