@@ -5,6 +5,7 @@
 # %% ../nbs/01d_auto.ipynb #bc12b4e2
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -305,8 +306,10 @@ def is_ready(self: AutoSampling, model) -> bool:
 
 @patch
 def score(self: AutoSampling, model, pool, chunk_size=DEFAULT_CHUNK_SIZE, proba=None):
-    "Nothing: the arm that scores is drawn in `select`."
+    """Nothing: the arm that scores is drawn in `select`. Pool probabilities the learner already has (`proba`) are
+    kept for that arm, so the pool is not scored a second time with the same model."""
     self.arms_
+    self._proba = proba
     return None
 
 
@@ -367,8 +370,11 @@ def select(self: AutoSampling, scores, pool, n_instances, exclude=None, random_s
     n_hold = 0 if n_instances < 2 else min(math.ceil(self.audit_fraction * n_instances), len(pool) - len(out) - n_arm)
     hold = random_indices(len(pool), n_hold, out, rng).tolist() if n_hold > 0 else []
     self._predict_held(model, pool, sorted(hold), round_no)
+    known = getattr(self, "_proba", None)
+    self._proba = None                                 # for this round only
+    takes = known is not None and "proba" in inspect.signature(arms[k].score).parameters
     picks = np.empty(0, np.intp) if n_arm == 0 else arms[k].select(
-        arms[k].score(model, pool, chunk_size), pool, n_arm, exclude=np.union1d(out, np.asarray(hold, np.intp)).astype(
+        arms[k].score(model, pool, chunk_size, **({"proba": known} if takes else {})), pool, n_arm, exclude=np.union1d(out, np.asarray(hold, np.intp)).astype(
             np.intp), random_state=rng, labeled_features=labeled_features, model=model, chunk_size=chunk_size)
     self.history_.append({"round": round_no, "arm": arms[k].name, "role": role, "probability": p,
                           "n_from_arm": int(len(picks)), "n_audit": len(send), "lift": None})

@@ -79,3 +79,19 @@ def test_a_round_whose_pseudo_labels_are_vetoed_scores_the_pool_once():
     # a pass for each fit that pseudo-labels, and one for each query whose model is not the one that just did
     want = sum(not h["paused"] for h in fits) + sum(h["paused"] or h["n_pseudo"] > 0 for h in fits[:rounds])
     assert len(passes) == want, (len(passes), want, fits)
+
+
+def test_with_auto_the_default_each_fitted_model_scores_the_pool_once():
+    "The pipeline's default strategy ('auto') takes the pool scores self-training made, as margin does."
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    pool, y_pool = X[20:1600], y[20:1600]
+    CALLS.clear()
+    p = AutoLabelingPipeline(CountingLogisticRegression(max_iter=300, C=0.01), labeling_tool="simulated", random_state=0)
+    p.configure(batch_size=20, max_iterations=6, confidence_threshold=0.95,
+                evaluation=EvaluationSettings(random_baseline=False, lift_monitor=False, monitor_size=200))
+    p.run(labeled_data=(X[:20], y[:20]), unlabeled_data=(pool, y_pool), validation_data=(X[1600:], y[1600:]),
+          progress=False)
+    passes = [fit for fit, rows in CALLS if rows == len(pool)]
+    per_model = {fit: passes.count(fit) for fit in set(passes)}
+    assert p.active_learning == "auto" and per_model and max(per_model.values()) == 1, per_model
