@@ -286,16 +286,57 @@ def _settle(self: AutoSampling, round_no: int) -> None:
             self._forget(e)
             del self.awaiting_[pos]
     for s in range(1, round_no - 1):                   # round s's pairs were all made by round s + 1
-        h = self.history_[s - 1]
-        if h["lift"] is None and self.open_[s - 1] == 0 and self.lift_n_[s - 1]:
-            h["lift"] = lift = self.lift_sum_[s - 1] / self.lift_n_[s - 1]
-            recent = np.array(self.final_lifts_[-10:] + [lift])
-            self.final_lifts_.append(lift)
-            if self.policy == "exp3" and recent.std() > 0:
-                self.update(self.arm_names.index(h["arm"]), (lift - recent.mean()) / (2 * recent.std()),
-                            h["probability"])
+        if self.history_[s - 1]["lift"] is None and self.open_[s - 1] == 0 and self.lift_n_[s - 1]:
+            self._final_lift(s, self.lift_sum_[s - 1] / self.lift_n_[s - 1], self.lift_n_[s - 1])
     if self.policy == "lead":
         self._challenge(round_no)
+
+
+@patch
+def _final_lift(self: AutoSampling, s: int, lift: float, n: int) -> None:
+    "Round `s`'s lift is final (measured on `n` items): record it; under EXP3 it rewards the round's arm."
+    h = self.history_[s - 1]
+    h["lift"], h["n_lift"] = lift, int(n)
+    recent = np.array(self.final_lifts_[-10:] + [lift])
+    self.final_lifts_.append(lift)
+    if self.policy == "exp3" and recent.std() > 0:
+        self.update(self.arm_names.index(h["arm"]), (lift - recent.mean()) / (2 * recent.std()), h["probability"])
+
+# %% ../nbs/01d_auto.ipynb #ad2d1f14
+@patch
+def judge_on(self: AutoSampling, X=None, y=None, keys=None) -> AutoSampling:
+    """Measure each round's lift on labeled items no model trains on (`X` as the model takes them, `y` their labels,
+    `keys` their names, default 0..n-1) instead of holding items back; `X=None` holds items back again."""
+    self.arms_
+    if X is None:
+        self._judge = None
+        return self
+    if y is None:
+        raise ValueError("judge_on needs y, the labels of X's items")
+    y = np.asarray(y, dtype=object).ravel()
+    keys = list(range(len(y))) if keys is None else np.asarray(keys, dtype=object).ravel().tolist()
+    if len(X) != len(y) or len(keys) != len(y):
+        raise ValueError(f"X, y and keys must have one entry per item; got {len(X)}, {len(y)} and {len(keys)}")
+    self._judge = (X, y, keys)
+    return self
+
+
+@patch
+def _judge_round(self: AutoSampling, model, round_no: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+    "Predict the judged items with this round's model; the last round's lift is the paired change since it picked."
+    X, y, keys = self._judge
+    col = {c: i for i, c in enumerate(np.asarray(model.classes_).tolist())}
+    now = {}
+    for start in range(0, len(y), chunk_size):
+        rows = np.asarray(model.predict_proba(_model_input(X[start:start + chunk_size])), dtype=np.float64)
+        for key, row, label in zip(keys[start:start + chunk_size], rows, y[start:start + chunk_size].tolist()):
+            now[key] = float(row[col[label]]) if label in col else 0.0
+    last = getattr(self, "judged_", None)
+    if last is not None and last[0] == round_no - 1 and self.history_[round_no - 2]["lift"] is None:
+        common = [k for k in now if k in last[1]]
+        if common:
+            self._final_lift(round_no - 1, float(np.mean([now[k] - last[1][k] for k in common])), len(common))
+    self.judged_ = (round_no, now)
 
 # %% ../nbs/01d_auto.ipynb #340cb434
 @patch
@@ -348,10 +389,13 @@ def select(self: AutoSampling, scores, pool, n_instances, exclude=None, random_s
         self._rng = getattr(self, "_rng", None) or check_random_state(self.random_state)
         random_state = self._rng
     rng, ex = check_random_state(random_state), check_exclude(exclude, len(pool))
+    judged = getattr(self, "_judge", None) is not None
+    if judged:                                         # lifts measured on items judged elsewhere: none held back
+        self._judge_round(model, round_no)
     self._settle(round_no)
     taken = set(ex.tolist())
-    for pos in [p for p in self.held_ if p in taken or self.n_pool_ != len(pool)]:
-        self._forget(self.held_.pop(pos))              # labeled meanwhile (so taught), or another pool
+    for pos in [p for p in self.held_ if judged or p in taken or self.n_pool_ != len(pool)]:
+        self._forget(self.held_.pop(pos))              # labeled meanwhile (so taught), another pool, or judged
     self.n_pool_ = len(pool)
     self._predict_held(model, pool, sorted(self.held_), round_no)
     send = sorted(p for p, e in self.held_.items() if round_no - e["born"] >= self.audit_rounds)[:n_instances - 1]
@@ -367,7 +411,7 @@ def select(self: AutoSampling, scores, pool, n_instances, exclude=None, random_s
         send.append(pos)
     n_arm = n_instances - len(send)
     out = np.array(sorted(taken | set(send) | set(self.held_)), np.intp)
-    n_hold = 0 if n_instances < 2 else min(math.ceil(self.audit_fraction * n_instances), len(pool) - len(out) - n_arm)
+    n_hold = 0 if n_instances < 2 or judged else min(math.ceil(self.audit_fraction * n_instances), len(pool) - len(out) - n_arm)
     hold = random_indices(len(pool), n_hold, out, rng).tolist() if n_hold > 0 else []
     self._predict_held(model, pool, sorted(hold), round_no)
     known = getattr(self, "_proba", None)
@@ -377,17 +421,18 @@ def select(self: AutoSampling, scores, pool, n_instances, exclude=None, random_s
         arms[k].score(model, pool, chunk_size, **({"proba": known} if takes else {})), pool, n_arm, exclude=np.union1d(out, np.asarray(hold, np.intp)).astype(
             np.intp), random_state=rng, labeled_features=labeled_features, model=model, chunk_size=chunk_size)
     self.history_.append({"round": round_no, "arm": arms[k].name, "role": role, "probability": p,
-                          "n_from_arm": int(len(picks)), "n_audit": len(send), "lift": None})
+                          "n_from_arm": int(len(picks)), "n_audit": len(send), "lift": None, "n_lift": 0})
     self.lift_sum_.append(0.0), self.lift_n_.append(0), self.open_.append(0)
     return np.concatenate([np.asarray(send, np.intp), np.asarray(picks, np.intp)])
 
 # %% ../nbs/01d_auto.ipynb #c09f6eba
 @patch(as_prop=True)
 def history(self: AutoSampling) -> pd.DataFrame:
-    "One row per round: `round`, `arm`, `role` (lead, challenger, stand-in, drawn), `probability`, `n_from_arm`, `n_audit`, `lift`."
+    """One row per round: `round`, `arm`, `role` (lead, challenger, stand-in, drawn), `probability`, `n_from_arm`,
+    `n_audit` (held-back items sent), `lift` and `n_lift` (the items it was measured on)."""
     self.arms_
     return pd.DataFrame(self.history_, columns=["round", "arm", "role", "probability", "n_from_arm", "n_audit",
-                                                "lift"])
+                                                "lift", "n_lift"])
 
 
 @patch(as_prop=True)

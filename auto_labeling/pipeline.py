@@ -399,6 +399,7 @@ def run(self: AutoLabelingPipeline, labeled_data=None, unlabeled_data=None, targ
             stopped = rule.reason
             break
         t0 = time.perf_counter()
+        self._judge_auto()
         self.loop.send(self.loop.propose(self._batch_size(), s.random_fraction))
     bar.close()
     self.results = self._results(rounds, stopped, target)
@@ -448,6 +449,19 @@ def _finish_outstanding(self: AutoLabelingPipeline) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(min(self.settings.poll_interval, max(0.0, deadline - time.monotonic())))
+
+# %% ../nbs/19d_pipeline.ipynb #6d1ec210
+@patch
+def _judge_auto(self: AutoLabelingPipeline) -> None:
+    "Let a strategy that measures its rounds (auto) do so on the run's one uniform sample: validation set, else random draws."
+    judge = getattr(self.learner.strategy, "judge_on", None)
+    if judge is None:
+        return
+    if self.validation is not None:
+        judge(*self.validation)
+    elif self.settings.random_fraction > 0:            # the held-out draws: labeled, never trained on while the run goes
+        held, labels = self.learner.held_out, self.learner.labels_by_position
+        judge(self.loop.pool.features(held), [labels[p] for p in held.tolist()], keys=held)
 
 # %% ../nbs/19d_pipeline.ipynb #71c9e194
 @patch

@@ -163,3 +163,32 @@ def test_on_a_pool_of_raw_texts_the_arms_that_measure_distances_stand_aside():
     assert set(h["role"]) == {"stand-in", "challenger"} and (h["role"] == "stand-in").sum() >= 9
     assert h["lift"].notna().sum() >= 4                  # the texts' held-back items were predicted and labeled
     assert auto.leader == "uncertainty+kmeans:margin" and len(auto.switches) == 0
+
+
+def _run_pipeline(tmp_path, name, rounds=10, **kw):
+    validation = kw.pop("validation", None)
+    p = AutoLabelingPipeline(LogisticRegression(max_iter=300), store=str(tmp_path / f"{name}.db"), random_state=0)
+    p.configure(batch_size=10, max_iterations=rounds, evaluation=EvaluationSettings(random_baseline=False),
+                stopping=StoppingSettings(patience=None), **kw)
+    r = p.run(labeled_data=(X[:20], y[:20]), unlabeled_data=(X[20:1200], y[20:1200]), validation_data=validation,
+              progress=False)
+    return p, r
+
+
+def test_in_the_pipeline_auto_is_judged_on_the_runs_one_uniform_sample(tmp_path):
+    # no validation set: the pipeline's held-out random draws are auto's evidence, and auto holds nothing back
+    p, r = _run_pipeline(tmp_path, "audit")
+    auto, h = p.learner.strategy, p.learner.strategy.history
+    assert isinstance(auto, AutoSampling) and h["n_audit"].sum() == 0 and not auto.held_
+    drawn = [a["position"] for a in p.loop.audits]
+    assert len(drawn) == 10                              # one random draw a round: the run's only uniform sample
+    assert r.labels_used == 20 + 10 * 10                 # every other label is the arm's pick, none bought twice
+    # round s's lift is paired over the draws both models judged: those labeled before round s was picked
+    assert h["n_lift"].iloc[:9].tolist() == list(range(0, 9)) and h["lift"].iloc[1:9].notna().all()
+    # a validation set: every round judged on all of it
+    p, r = _run_pipeline(tmp_path, "validation", validation=(X[1200:], y[1200:]))
+    h = p.learner.strategy.history
+    assert h["n_audit"].sum() == 0 and h["n_lift"].iloc[:9].tolist() == [len(X) - 1200] * 9
+    # neither: auto holds back items of its own (and they still cost no extra labels)
+    p, r = _run_pipeline(tmp_path, "own", random_fraction=0.0)
+    assert p.loop.audits == [] and len(p.learner.strategy.held_) > 0 and r.labels_used == 20 + 10 * 10
