@@ -68,6 +68,7 @@ def one_run(arm, Xp, yp, Xt, yt, seed, rounds, validation):
     leads = getattr(p.learner.strategy, "switches", None)
     out = pd.DataFrame(watch.rows).assign(strategy=arm, seed=seed)
     out.attrs["switches"] = 0 if leads is None else len(leads)
+    out.attrs["leads"] = None if leads is None else leads.to_dict("records")
     return out
 
 
