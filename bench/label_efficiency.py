@@ -19,7 +19,10 @@ Ours: random, margin, entropy, the hybrid (margin candidates thinned by k-means)
 TypiClust, and TypiClust for the 20 initial labels followed by BADGE ("cold start": its first 20 labels are not random,
 so it is the only row whose initial labels differ), and "auto" (`AutoSampling`, issue 18), twice: its default policy
 (the hybrid leads, margin, BADGE and random challenge it every fifth round) and "auto (EXP3)" (a bandit over margin,
-the hybrid, QBC, core-set, BADGE and random). The loop calls its `fit` and `observe` as `ActiveLearner` does, and the
+the hybrid, QBC, core-set, BADGE and random). Two more rows are not query strategies: "ours: hybrid + self-training"
+and "ours: auto + self-training" run the package's `ActiveLearner` with its `SelfTrainer` (confidence_threshold 0.5),
+so the model also learns from confident pseudo-labels of the pool: what the package saves when it labels the easy rest
+itself (their query seconds include nothing of the self-training, which happens in the refit). The loop calls its `fit` and `observe` as `ActiveLearner` does, and the
 arm of each of its rounds goes to bench/out/label_efficiency_<dataset>_auto_arms.csv. While the labels hold one class
 (SMS spam: some seeds' 20 random items are all ham), our rows do what `ActiveLearner` does: the cold start
 (k-means diversity) picks the batch, and the accuracy is that of predicting the one class. Peers (scikit-activeml
@@ -153,6 +156,36 @@ def run_ours(name, make, Xp, yp, Xt, yt, initial, budget, batch, seed):
                         for h in [strategy.history_[-1]])
 
 
+SELF_TRAINING = {"ours: hybrid + self-training": "uncertainty_diversity", "ours: auto + self-training": "auto"}
+
+
+def run_self_training(name, Xp, yp, Xt, yt, initial, budget, batch, seed):
+    """The package's own learner with its SelfTrainer (confidence_threshold=0.5, as bench/semi_supervised.py): each
+    refit adds the pool's confident rest as pseudo-labels, audited against later human labels. Not a query strategy
+    next to the peers: what the package reaches when it also labels the easy rest itself."""
+    from auto_labeling.core import Pool, is_fitted
+    from auto_labeling.learner import ActiveLearner
+    from auto_labeling.semi_supervised import SelfTrainer
+    model = LogisticRegression(max_iter=2000)                 # no warm start: pseudo-labels change the classes seen
+    learner = ActiveLearner(model, strategy=SELF_TRAINING[name], batch_size=batch, random_state=seed,
+                            self_training=SelfTrainer(LogisticRegression(max_iter=2000), confidence_threshold=0.5))
+    pool = learner.use_pool(Pool(Xp))
+    learner.teach(Xp[initial], yp[initial], indices=np.asarray(initial))
+    rows = []
+    while True:
+        if is_fitted(learner.model):
+            acc = float(np.mean(learner.model.predict(Xt) == yt))
+        else:                                           # one class so far: the cold start picks; predict that class
+            acc = float(np.mean(yt == yp[initial[0]]))
+        if learner.n_labeled >= budget:
+            rows.append((name, seed, learner.n_labeled, acc, np.nan))
+            return rows
+        t = time.perf_counter()
+        r = learner.query(pool, min(batch, budget - learner.n_labeled), sync=False)
+        rows.append((name, seed, learner.n_labeled, acc, time.perf_counter() - t))
+        learner.teach(Xp[r.indices], yp[r.indices], indices=r.indices)
+
+
 def run_peer(name, Xp, yp, Xt, yt, initial, budget, batch, seed, n_classes):
     from skactiveml.classifier import SklearnClassifier
     from skactiveml.pool import Badge, CoreSet, ProbCover, TypiClust, UncertaintySampling as SkUS
@@ -253,13 +286,15 @@ if __name__ == "__main__":
         n_classes = int(yp.max()) + 1
         full = float(np.mean(new_model().fit(Xp, yp).predict(Xt) == yt))
         goal = a.target * full
-        names = [n for n in list(OURS) + PEERS if a.strategies is None or n in a.strategies]
+        names = [n for n in list(OURS) + list(SELF_TRAINING) + PEERS if a.strategies is None or n in a.strategies]
         records, wall = [], {}
         for name in names:
             t = time.time()
             for seed in range(a.seeds):
                 initial = np.random.default_rng(seed).choice(len(Xp), size=a.n_initial, replace=False).tolist()
-                if name in OURS:
+                if name in SELF_TRAINING:
+                    records += run_self_training(name, Xp, yp, Xt, yt, initial, budget, batch, seed)
+                elif name in OURS:
                     records += run_ours(name, OURS[name], Xp, yp, Xt, yt, initial, budget, batch, seed)
                 else:
                     records += run_peer(name, Xp, yp, Xt, yt, initial, budget, batch, seed, n_classes)
@@ -270,7 +305,7 @@ if __name__ == "__main__":
         if a.add_to and old_path.exists():
             old = pd.read_csv(old_path)
             old = old[~old["strategy"].isin(names) & (old["seed"] < a.seeds)]
-            order = [n for n in list(OURS) + PEERS if n in set(old["strategy"]) | set(names)]
+            order = [n for n in list(OURS) + list(SELF_TRAINING) + PEERS if n in set(old["strategy"]) | set(names)]
             rec = pd.concat([old, rec]).set_index("strategy").loc[order].reset_index()
             wall = {**json.loads((OUT / f"label_efficiency_{ds}.json").read_text()).get("wall_seconds", {}), **wall} \
                 if (OUT / f"label_efficiency_{ds}.json").exists() else wall
