@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import label_efficiency as le                                  # noqa: E402  (the same splits and datasets)
 from auto_labeling import AutoLabelingPipeline, EvaluationSettings, StoppingSettings   # noqa: E402
 from auto_labeling.auto_strategy import AutoSampling           # noqa: E402
-from auto_labeling.stopping import StoppingRule                # noqa: E402
+from honest_figures import TrueAccuracy                        # noqa: E402  (reads each round's true accuracy)
 
 warnings.filterwarnings("ignore")
 ARMS = ("uncertainty", "auto", "auto (own sample)")
@@ -41,26 +41,12 @@ class OwnSample(AutoSampling):
         return self
 
 
-class TestAccuracy(StoppingRule):
-    "Never stops; records each round's model's accuracy on the test split (which the run never sees)."
-    reason = "never"
-
-    def __init__(self, pipeline, X_test, y_test):
-        self.pipeline, self.X_test, self.y_test, self.rows = pipeline, X_test, y_test, []
-
-    def observe(self, progress):
-        model = self.pipeline.model
-        if hasattr(model, "classes_"):
-            self.rows.append({"n_labels": progress.n_labels, "score": float(model.score(self.X_test, self.y_test))})
-        return False
-
-
 def one_run(arm, Xp, yp, Xt, yt, seed, rounds, validation):
     initial = np.random.default_rng(seed).choice(len(Xp), size=20, replace=False)
     rest = np.setdiff1d(np.arange(len(Xp)), initial)
     strategy = OwnSample(random_state=seed) if arm == "auto (own sample)" else arm
     p = AutoLabelingPipeline(LogisticRegression(max_iter=2000), active_learning=strategy, random_state=seed)
-    watch = TestAccuracy(p, Xt, yt)
+    watch = TrueAccuracy(p, Xt, yt, every_round=True)        # the test split, which the run never sees
     p.configure(batch_size=10, max_iterations=rounds, stopping=StoppingSettings(patience=None, rules=(watch,)),
                 evaluation=EvaluationSettings(random_baseline=False, lift_monitor=False))
     p.run(labeled_data=(Xp[initial], yp[initial]), unlabeled_data=(Xp[rest], yp[rest]),
@@ -68,7 +54,6 @@ def one_run(arm, Xp, yp, Xt, yt, seed, rounds, validation):
     leads = getattr(p.learner.strategy, "switches", None)
     out = pd.DataFrame(watch.rows).assign(strategy=arm, seed=seed)
     out.attrs["switches"] = 0 if leads is None else len(leads)
-    out.attrs["leads"] = None if leads is None else leads.to_dict("records")
     return out
 
 
@@ -86,8 +71,8 @@ if __name__ == "__main__":
         runs = [one_run(s, Xp, yp, Xt, yt, seed, a.rounds, a.validation) for s in ARMS for seed in range(a.seeds)]
         rows = {}
         for c in runs:
-            x, y = c["n_labels"].to_numpy(float), c["score"].to_numpy(float)
-            hit = c.loc[c["score"] >= goal, "n_labels"]
+            x, y = c["n_labels"].to_numpy(float), c["true"].to_numpy(float)
+            hit = c.loc[c["true"] >= goal, "n_labels"]
             rows[(c["strategy"].iloc[0], int(c["seed"].iloc[0]))] = (
                 float(np.trapezoid(y, x) / (x[-1] - x[0])), float(hit.min()) if len(hit) else np.inf,
                 c.attrs["switches"])

@@ -74,15 +74,17 @@ class Person(LabelingTool):
 
 
 class TrueAccuracy(StoppingRule):
-    "Never stops; records the current model's accuracy on the test set next to the round's reported interval."
+    """Never stops; records the current model's accuracy on the test set next to the round's reported interval
+    (every round with a model when `every_round`, else only the rounds that report an interval)."""
     reason = "never"
 
-    def __init__(self, pipeline, X_test, y_test):
+    def __init__(self, pipeline, X_test, y_test, every_round=False):
         self.pipeline, self.X_test, self.y_test, self.rows = pipeline, X_test, y_test, []
+        self.every_round = every_round
 
     def observe(self, progress):
         model = self.pipeline.model
-        if progress.score_low is not None and hasattr(model, "classes_"):
+        if (self.every_round or progress.score_low is not None) and hasattr(model, "classes_"):
             self.rows.append({"round": progress.round, "n_labels": progress.n_labels, "score": progress.score,
                               "low": progress.score_low, "high": progress.score_high,
                               "n_audit": len(self.pipeline.learner.held_out),
