@@ -227,7 +227,8 @@ def labels_for(params, score: float) -> float:
     if params is None or score != score:
         return float("nan")
     b, c = params
-    return float((b / max(1.0 - score, 1e-3)) ** (1.0 / c))
+    with np.errstate(over="ignore"):        # a curve this flat overflows a float: random sampling never gets there
+        return float(np.float64(b / max(1.0 - score, 1e-3)) ** (1.0 / c))
 
 # %% ../nbs/19b_evaluation.ipynb #cc3e5e68
 def estimate_labels_random(model, X_random, y_random, score: float, X0=None, y0=None, metric: str = "accuracy",

@@ -48,7 +48,7 @@ def _fit_with_pseudo(self: ActiveLearner, X, y) -> None:
     accuracy, checked = self.pseudo_accuracy()
     bar = self.pseudo_bar()
     held = self.held_out
-    gain, proposed = float("nan"), 0
+    gain, cv_gain, proposed = float("nan"), float("nan"), 0
     self.pseudo = self._pool_proba = None
     if bar is not None:
         self.pseudo = st.label_unlabeled(self.pool, confidence_threshold=bar, exclude=self.labeled_indices)
@@ -65,11 +65,11 @@ def _fit_with_pseudo(self: ActiveLearner, X, y) -> None:
             # label_unlabeled made with it, which the query then reuses) untouched
             Xh, yh = self.pool.features(held), np.asarray([self.labels_by_position[p] for p in held.tolist()])
             before = np.mean(self.model.predict(Xh) == yh)
-            trial = SelfTrainer(clone(st.base_model), soft_weights=st.soft_weights).fit((X, y), self.pseudo)
+            trial = SelfTrainer(clone(st.base_model), soft_weights=st.soft_weights).fit_unjudged((X, y), self.pseudo)
             gain = float(np.mean(trial.base_model.predict(Xh) == yh) - before)
             self.last_pseudo_gain = gain
             if gain > 0:
-                st.fit((X, y), self.pseudo)
+                st.fit_unjudged((X, y), self.pseudo)
             else:
                 self.pseudo, self._pool_proba = None, (self.pool, self.model_version + 1, st.proba_)
         elif self.holds_out or self.last_pseudo_gain < 0:
@@ -78,12 +78,22 @@ def _fit_with_pseudo(self: ActiveLearner, X, y) -> None:
             # last fit takes them: 10 seeds on digits, bench/RESULTS.md §6b). The model stays the one fitted on the
             # human labels, and its pool scores serve the query
             self.pseudo, self._pool_proba = None, (self.pool, self.model_version + 1, st.proba_)
+        elif not np.isnan(self.last_pseudo_gain) or st.pseudo_check is None:
+            # the held-out items judged them before they joined training (the run's last fit), or checks are off
+            st.fit_unjudged((X, y), self.pseudo)
         else:
-            st.fit((X, y), self.pseudo)
+            # nothing was ever held out: cross-validation on the human labels judges (SelfTrainer.judge, chapter 09);
+            # on a "no" the model stays the human-label fit and its pool scores serve the query, as after a veto
+            verdict = st.judge((X, y), self.pseudo)
+            cv_gain = verdict["cv_gain"]
+            if verdict["kept"]:
+                st.fit_unjudged((X, y), self.pseudo)
+            else:
+                self.pseudo, self._pool_proba = None, (self.pool, self.model_version + 1, st.proba_)
     if self.pseudo is None and st.store is not None:   # withdraw stored pseudo-labels while they are not used
         st.withdraw(self.pool)
     self.pseudo_history.append({"model_version": self.model_version + 1, "n_human": len(y),
                                 "n_proposed": proposed, "n_pseudo": 0 if self.pseudo is None else len(self.pseudo),
                                 "audit_accuracy": accuracy, "n_audited": checked, "bar": bar,
-                                "paused": bar is None, "n_held_out": len(held), "held_out_gain": gain,
+                                "paused": bar is None, "n_held_out": len(held), "held_out_gain": gain, "cv_gain": cv_gain,
                                 "dropped": bool(proposed and self.pseudo is None)})

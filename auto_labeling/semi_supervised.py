@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 
 from .core import (DEFAULT_CHUNK_SIZE, as_pool, check_bool, check_choice, check_classifier,
                                 check_finite, check_int, check_labels_present, check_real, is_fitted,
@@ -19,7 +20,8 @@ from .spreading import PoolGraph
 from .store import LabelStore
 
 # %% auto #0
-__all__ = ['RBF_MAX_ITEMS', 'PseudoLabels', 'check_threshold', 'as_labeled', 'SelfTrainer', 'CoTrainer']
+__all__ = ['RBF_MAX_ITEMS', 'MIN_JUDGED', 'MIN_NET_GAIN', 'PseudoLabels', 'check_threshold', 'as_labeled', 'SelfTrainer',
+           'CoTrainer']
 
 # %% ../nbs/09_semi_supervised.ipynb #856de854
 @dataclass
@@ -89,18 +91,21 @@ class SelfTrainer:
                  class_thresholds: dict | None = None, graph_agreement: bool = True, n_neighbors: int = 7,
                  n_steps: int = 10, soft_weights: bool = True, store: LabelStore | None = None,
                  model_name: str | None = None, graph_max_items: int = 50_000,
-                 chunk_size: int = DEFAULT_CHUNK_SIZE, graph_kernel: str = "auto", gamma: float = 20.0):
+                 chunk_size: int = DEFAULT_CHUNK_SIZE, graph_kernel: str = "auto", gamma: float = 20.0,
+                 pseudo_check: str | None = "cross_validation", cv: int = 5, random_state=None):
         # scikit-learn's convention: __init__ only stores; _check_params (run by fit and label_unlabeled) refuses
         self.base_model, self.confidence_threshold, self.max_per_class = base_model, confidence_threshold, max_per_class
         self.class_thresholds, self.graph_agreement, self.n_neighbors = class_thresholds or {}, graph_agreement, n_neighbors
         self.n_steps, self.soft_weights, self.store, self.model_name = n_steps, soft_weights, store, model_name
         self.graph_max_items, self.chunk_size, self.graph_kernel, self.gamma = graph_max_items, chunk_size, graph_kernel, gamma
+        self.pseudo_check, self.cv, self.random_state = pseudo_check, cv, random_state
         self.labeled_: tuple[np.ndarray, np.ndarray] | None = None
         self.rounds_ = 0
         self.previous_ = None
         self.history_: list[dict] = []
         self.graph_: PoolGraph | None = None         # the last pool's label-spreading graph, reused while it matches
         self.proba_: np.ndarray | None = None        # the pool's class probabilities from the last label_unlabeled
+        self.last_check_: dict | None = None         # the last fit's verdict on its pseudo-labels (see pseudo_gain)
 
     def _check_params(self) -> None:
         "Refuse bad constructor values, each named with what was given and what is allowed."
@@ -123,6 +128,11 @@ class SelfTrainer:
         check_int(self.chunk_size, "chunk_size", minimum=1)
         check_choice(self.graph_kernel, "graph_kernel", ("auto", "rbf", "knn"))
         check_real(self.gamma, "gamma", low=0, low_open=True)
+        check_choice(self.pseudo_check, "pseudo_check", ("cross_validation",), allow_none=True)
+        check_int(self.cv, "cv", minimum=2)
+        if self.random_state is not None and not isinstance(self.random_state, numbers.Integral):
+            raise TypeError(f"random_state must be None or an int (it shuffles the cross-validation folds); "
+                            f"got {type(self.random_state).__name__}")
         if self.store is not None and not isinstance(self.store, LabelStore):
             raise TypeError(f"store must be a LabelStore or None; got {type(self.store).__name__}")
         if self.model_name is not None and not isinstance(self.model_name, str):
@@ -221,6 +231,11 @@ class SelfTrainer:
             return np.sort(candidates)
         if cap == "balanced":
             quota = np.ceil(prior * n_pool * min(1.0, self.rounds_ / self.n_steps)).astype(int)
+            # no class runs ahead of the others: each fills its quota only as far as the least-supplied class can
+            # (a round of sixes alone teaches the model that sixes are common, however right each one is)
+            supply = np.bincount(best[candidates], minlength=len(classes))
+            fill = min(1.0, float(np.min(supply[quota > 0] / quota[quota > 0]))) if (quota > 0).any() else 0.0
+            quota = np.floor(quota * fill + 1e-9).astype(int)
         else:
             quota = np.full(len(classes), int(cap))
         keep = []
@@ -256,13 +271,32 @@ class SelfTrainer:
 
     # --- training -----------------------------------------------------------------------------
     def fit(self, labeled_data, pseudo_labeled_data: PseudoLabels | None = None) -> "SelfTrainer":
-        "Fit the base model on the human labels plus the pseudo-labels (weighted by confidence if `soft_weights`)."
+        """Fit the base model on the human labels plus the pseudo-labels (weighted by confidence if `soft_weights`),
+        if `pseudo_check` finds that they help; else on the human labels alone. `last_check_` says which and why."""
+        self._check_params()
+        X, y = as_labeled(labeled_data)
+        self.last_check_ = None
+        if pseudo_labeled_data is None or len(pseudo_labeled_data) == 0 or self.pseudo_check is None:
+            return self.fit_unjudged((X, y), pseudo_labeled_data)
+        kept = self.judge((X, y), pseudo_labeled_data)["kept"]
+        return self.fit_unjudged((X, y), pseudo_labeled_data if kept else None)
+
+    def fit_unjudged(self, labeled_data, pseudo_labeled_data: PseudoLabels | None = None) -> "SelfTrainer":
+        "`fit` without `pseudo_check`: for a caller that judges the pseudo-labels itself (the learner's held-out items)."
         self._check_params()
         X, y = as_labeled(labeled_data)
         self.labeled_ = (X, y)
         if pseudo_labeled_data is None or len(pseudo_labeled_data) == 0:
             _fit(self.base_model, X, y)
             return self
+        self._check_pseudo(X, pseudo_labeled_data)
+        weights = np.concatenate([np.ones(len(y)), pseudo_labeled_data.confidence]) if self.soft_weights else None
+        _fit(self.base_model, np.vstack([X, pseudo_labeled_data.features]),
+             np.concatenate([y, pseudo_labeled_data.labels]), weights)
+        return self
+
+    @staticmethod
+    def _check_pseudo(X, pseudo_labeled_data) -> None:
         if not isinstance(pseudo_labeled_data, PseudoLabels):
             raise TypeError(f"pseudo_labeled_data must be the PseudoLabels from label_unlabeled(); "
                             f"got {type(pseudo_labeled_data).__name__}")
@@ -270,9 +304,6 @@ class SelfTrainer:
         if Xp is None or Xp.shape[1] != X.shape[1]:
             raise ValueError(f"pseudo-labels carry features of shape {None if Xp is None else Xp.shape}; the labeled "
                              f"data has {X.shape[1]} features")
-        weights = np.concatenate([np.ones(len(y)), pseudo_labeled_data.confidence]) if self.soft_weights else None
-        _fit(self.base_model, np.vstack([X, Xp]), np.concatenate([y, pseudo_labeled_data.labels]), weights)
-        return self
 
     def fit_iterative(self, labeled_data, unlabeled_data, iterations: int = 10, test_data=None, y_unlabeled=None,
                       confidence_threshold: float | None = None) -> pd.DataFrame:
@@ -289,8 +320,11 @@ class SelfTrainer:
         return pd.DataFrame(rows).set_index("iteration")
 
     def _report(self, it, pseudo, test_data, y_unlabeled) -> dict:
+        check = self.last_check_ or {}
         row = {"iteration": it, "n_pseudo": 0 if pseudo is None else len(pseudo),
-               "n_candidates": 0 if pseudo is None else pseudo.n_candidates}
+               "n_candidates": 0 if pseudo is None else pseudo.n_candidates,
+               "used": bool(pseudo is not None and len(pseudo) and check.get("kept", True)),
+               "cv_gain": check.get("cv_gain", np.nan)}
         if y_unlabeled is not None:
             row["pseudo_accuracy"] = np.nan if pseudo is None else pseudo.accuracy(y_unlabeled)
         if test_data is not None:
@@ -310,6 +344,65 @@ class SelfTrainer:
     def __repr__(self) -> str:
         return (f"SelfTrainer({type(self.base_model).__name__}, threshold={self.confidence_threshold}, "
                 f"max_per_class={self.max_per_class!r}, graph_agreement={self.graph_agreement})")
+
+# %% ../nbs/09_semi_supervised.ipynb #896338c9
+MIN_JUDGED = 10    # human labels below which pseudo-labels cannot be judged (and so are not used)
+MIN_NET_GAIN = 2   # held-out human labels more that must come out right with the pseudo-labels to use them
+
+
+@patch
+def pseudo_gain(self: SelfTrainer, labeled_data, pseudo_labeled_data: PseudoLabels) -> tuple[float, int]:
+    """How much the pseudo-labels change balanced accuracy on human labels the model did not train on: `cv` folds,
+    paired, each fold adding only the pseudo-labels its own model agrees with. Returns (the gain, how many labels were
+    judged); NaN and 0 when there are too few (under `MIN_JUDGED`, or no fold with two classes to fit)."""
+    import warnings
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold, StratifiedKFold
+    self._check_params()
+    X, y = as_labeled(labeled_data)
+    self._check_pseudo(X, pseudo_labeled_data)
+    _, counts = np.unique(y, return_counts=True)
+    if len(y) < MIN_JUDGED or len(counts) < 2:
+        return float("nan"), 0
+    k, shuffle = min(self.cv, len(y)), self.random_state is not None
+    splitter = (StratifiedKFold if counts.max() >= k else KFold)(k, shuffle=shuffle, random_state=self.random_state)
+    Xp, yp, wp = pseudo_labeled_data.features, pseudo_labeled_data.labels, pseudo_labeled_data.confidence
+    truth, without_pred, with_pred = [], [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)          # "the least populated class has only 1 member"
+        folds = list(splitter.split(X, y))
+    for train, test in folds:
+        if len(np.unique(y[train])) < 2:
+            continue                                           # no model to fit on one class
+        without = _fit(clone(self.base_model), X[train], y[train])
+        agree = np.asarray(without.predict(Xp)) == yp          # the fold's own model backs these pseudo-labels
+        weights = np.concatenate([np.ones(len(train)), wp[agree]]) if self.soft_weights else None
+        with_pseudo = _fit(clone(self.base_model), np.vstack([X[train], Xp[agree]]),
+                           np.concatenate([y[train], yp[agree]]), weights)
+        truth.append(y[test])
+        without_pred.append(np.asarray(without.predict(X[test])))
+        with_pred.append(np.asarray(with_pseudo.predict(X[test])))
+    if not truth:
+        return float("nan"), 0
+    truth, without_pred, with_pred = (np.concatenate(a) for a in (truth, without_pred, with_pred))
+    return float(_mean_recall(truth, with_pred) - _mean_recall(truth, without_pred)), len(truth)
+
+
+@patch
+def judge(self: SelfTrainer, labeled_data, pseudo_labeled_data: PseudoLabels) -> dict:
+    """`pseudo_gain`'s verdict, kept in `last_check_`: the pseudo-labels are used only when the held-out human labels'
+    balanced accuracy rises by at least MIN_NET_GAIN labels' worth (one lucky item of fifty, two points, is within
+    what the fold split alone moves); ties, losses and too few labels to judge say no."""
+    gain, n_judged = self.pseudo_gain(labeled_data, pseudo_labeled_data)
+    kept = bool(n_judged and gain * n_judged >= MIN_NET_GAIN - 1e-9)
+    self.last_check_ = {"n_pseudo": len(pseudo_labeled_data), "kept": kept, "cv_gain": gain, "n_judged": n_judged}
+    return self.last_check_
+
+
+def _mean_recall(y_true, y_pred) -> float:
+    "Balanced accuracy: each class's share of its items predicted right, averaged over the classes in `y_true`."
+    classes = np.unique(y_true)
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in classes]))
 
 # %% ../nbs/09_semi_supervised.ipynb #7e4adaa5
 def _as_views(data, views, name: str) -> tuple[np.ndarray, np.ndarray]:

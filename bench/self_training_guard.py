@@ -11,7 +11,7 @@ Seconds are wall time (`seconds`) and the process's CPU time (`cpu_seconds`, les
 `OPENBLAS_NUM_THREADS=1` so the two agree).
 
     PYTHONPATH=. .venv/bin/python bench/self_training_guard.py [--datasets digits sms newsgroups] [--seeds 3]
-        [--rounds 10] [--label NAME]
+        [--rounds 10] [--label NAME] [--validation]
 """
 import argparse
 import json
@@ -29,8 +29,12 @@ from honest_figures import Person, load
 warnings.filterwarnings("ignore")
 
 
-def one_run(X, y, seed, rounds, threshold):
+def one_run(X, y, seed, rounds, threshold, validation=False):
     Xp, Xt, yp, yt = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
+    val = None
+    if validation:            # a fifth of the pool becomes the run's validation set: nothing is held out of training
+        Xp, Xv, yp, yv = train_test_split(Xp, yp, test_size=0.2, stratify=yp, random_state=seed)
+        val = (Xv, yv)
     init = np.random.default_rng(seed).choice(len(yp), 30, replace=False)
     rest = np.setdiff1d(np.arange(len(yp)), init)
     p = AutoLabelingPipeline(LogisticRegression(max_iter=1000), active_learning="uncertainty",
@@ -39,12 +43,13 @@ def one_run(X, y, seed, rounds, threshold):
                 stopping=StoppingSettings(patience=None),
                 evaluation=EvaluationSettings(random_baseline=False, lift_monitor=False))
     t, cpu = time.perf_counter(), time.process_time()
-    r = p.run(labeled_data=(Xp[init], yp[init]), unlabeled_data=Xp[rest], progress=False)
+    r = p.run(labeled_data=(Xp[init], yp[init]), unlabeled_data=Xp[rest], validation_data=val, progress=False)
     seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
     h = pd.DataFrame(p.learner.pseudo_history)
     return {"threshold": threshold, "seed": seed, "labels": int(r.labels_used),
             "true_accuracy": round(float(p.model.score(Xt, yt)), 4),
             "rounds_dropped": int(h["dropped"].sum()) if "dropped" in h else None,
+            "rounds_judged_by_folds": int(h["cv_gain"].notna().sum()) if "cv_gain" in h else 0,
             "rounds_paused": int(h["paused"].sum()) if "paused" in h else 0,
             "rounds_raised": int((h["bar"] > threshold).sum()) if "bar" in h and threshold else None,
             "pseudo_last": int(h["n_pseudo"].iloc[-1]) if len(h) else 0,
@@ -58,13 +63,17 @@ def main():
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--label", default="this tree")
+    ap.add_argument("--validation", action="store_true",
+                    help="hand the pipeline a validation set (a fifth of the pool): nothing is held out, and "
+                         "cross-validation on the human labels judges the pseudo-labels")
     args = ap.parse_args()
     rows = []
     for name in args.datasets:
         X, y = load(name)
         for seed in range(args.seeds):
             for threshold in (None, 0.95):
-                row = dict(one_run(X, y, seed, args.rounds, threshold), dataset=name, code=args.label)
+                row = dict(one_run(X, y, seed, args.rounds, threshold, args.validation), dataset=name,
+                           code=args.label, validation=args.validation)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     df = pd.DataFrame(rows)
